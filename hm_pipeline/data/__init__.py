@@ -1,0 +1,1 @@
+"""Kaggle-shaped data: the file contract, typed ingest, and the synthetic generator."""
