@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hm_pipeline.data import schema
+from hm_pipeline.data.id_index import digit_numbers, fixed_width_bytes, hex_words
 
 
 class IngestError(ValueError):
@@ -97,9 +98,12 @@ def to_int(arr: pa.Array, block: Block, column: str, target: pa.DataType, *, who
 
 
 def to_price(arr: pa.Array, block: Block, column: str) -> pa.Array:
-    raw = pc.utf8_trim_whitespace(arr)
-    require_matches(raw, _FLOAT, block, column, "a decimal number")
-    values = pc.cast(raw, pa.float64())
+    try:
+        values = pc.cast(arr, pa.float64())  # fast path; anything it refuses is located below
+    except pa.ArrowInvalid:
+        raw = pc.utf8_trim_whitespace(arr)
+        require_matches(raw, _FLOAT, block, column, "a decimal number")
+        values = pc.cast(raw, pa.float64())
     bad = _first_false(pc.and_(pc.is_finite(values), pc.greater_equal(values, 0.0)))
     if bad is not None:
         raise block.fail(bad, column, f"price must be a finite number >= 0, got {_sample(arr, bad)}")
@@ -124,6 +128,10 @@ def to_date(arr: pa.Array, block: Block, column: str, window: tuple[dt.date, dt.
 
 def to_article_id(arr: pa.Array, block: Block, column: str) -> pa.Array:
     """10-digit zero-padded article id; accepts ids that lost their leading zero(s) (pandas round trips)."""
+    if digit_numbers(arr, schema.ARTICLE_ID_DIGITS) is not None:  # fast path: digits only
+        if pc.min(pc.utf8_length(arr)).as_py() == schema.ARTICLE_ID_DIGITS:
+            return arr
+        return pc.utf8_lpad(arr, schema.ARTICLE_ID_DIGITS, "0")
     raw = pc.utf8_trim_whitespace(arr)
     require_matches(raw, rf"^\d{{1,{schema.ARTICLE_ID_DIGITS}}}$", block, column,
                     f"an article id of at most {schema.ARTICLE_ID_DIGITS} digits")
@@ -131,6 +139,10 @@ def to_article_id(arr: pa.Array, block: Block, column: str) -> pa.Array:
 
 
 def to_customer_id(arr: pa.Array, block: Block, column: str) -> pa.Array:
+    if hex_words(arr, schema.CUSTOMER_ID_HEX) is not None:  # fast path: 64 hex characters each
+        raw_bytes = fixed_width_bytes(arr, schema.CUSTOMER_ID_HEX)
+        has_upper = bool(((raw_bytes >= ord("A")) & (raw_bytes <= ord("F"))).any())
+        return pc.utf8_lower(arr) if has_upper else arr
     raw = pc.utf8_lower(pc.utf8_trim_whitespace(arr))
     require_matches(raw, rf"^[0-9a-f]{{{schema.CUSTOMER_ID_HEX}}}$", block, column,
                     f"a customer id of {schema.CUSTOMER_ID_HEX} hex characters")
@@ -150,9 +162,25 @@ class ColumnSpec:
     required: bool = True
 
 
+def via_dictionary(convert: Converter) -> Converter:
+    """Convert only the distinct values of a low-cardinality column (dates, channels), then expand."""
+
+    def run(arr: pa.Array, block: Block, column: str) -> pa.Array:
+        encoded = arr.dictionary_encode()
+        try:
+            values = convert(encoded.dictionary, Block(block.file, 0), column)
+        except IngestError as err:
+            indices = pc.fill_null(encoded.indices, -1).to_numpy()
+            first = int(np.flatnonzero(indices == err.row)[0])
+            raise block.fail(first, column, err.reason) from None
+        return values.take(encoded.indices)
+
+    return run
+
+
 def int_column(target: pa.DataType, **kwargs) -> Converter:
     return lambda arr, block, column: to_int(arr, block, column, target, **kwargs)
 
 
 def date_column(window: tuple[dt.date, dt.date]) -> Converter:
-    return lambda arr, block, column: to_date(arr, block, column, window)
+    return via_dictionary(lambda arr, block, column: to_date(arr, block, column, window))

@@ -25,7 +25,9 @@ from hm_pipeline.data.csv_columns import (
     to_customer_id,
     to_price,
     to_text,
+    via_dictionary,
 )
+from hm_pipeline.data.id_index import article_index, customer_index, digit_numbers, hex_words, to_index_array
 from hm_pipeline.data.csv_reader import iter_blocks
 
 DEFAULT_WINDOW = (schema.FIRST_DATE, schema.LAST_DATE)
@@ -69,8 +71,8 @@ def transaction_specs(window: tuple[dt.date, dt.date]) -> dict[str, ColumnSpec]:
         "customer_id": ColumnSpec(to_customer_id),
         "article_id": ColumnSpec(to_article_id),
         "price": ColumnSpec(to_price),
-        "sales_channel_id": ColumnSpec(int_column(pa.int8(), allowed=(min(schema.SALES_CHANNELS),
-                                                                      max(schema.SALES_CHANNELS)))),
+        "sales_channel_id": ColumnSpec(via_dictionary(int_column(
+            pa.int8(), allowed=(min(schema.SALES_CHANNELS), max(schema.SALES_CHANNELS))))),
     }
 
 
@@ -159,18 +161,18 @@ def ingest_transactions(src: Path, dest: Path, articles: Path, customers: Path,
 
     Adds `customer_idx` / `article_idx` (null for orphans: ids absent from customers / articles).
     """
-    article_ids = pq.read_table(articles, columns=["article_id"])["article_id"].combine_chunks()
-    customer_ids = pq.read_table(customers, columns=["customer_id"])["customer_id"].combine_chunks()
+    articles_by_id = article_index(pq.read_table(articles, columns=["article_id"])["article_id"].combine_chunks())
+    customers_by_id = customer_index(pq.read_table(customers, columns=["customer_id"])["customer_id"].combine_chunks())
     specs = transaction_specs(window)
     summary = TransactionSummary()
     names = [f.name for f in schema.TRANSACTIONS]
     with atomic_path(dest) as tmp, pq.ParquetWriter(tmp, schema.TRANSACTIONS_TABLE, compression="zstd") as writer:
         for block, batch in iter_blocks(src, names, block_bytes=block_bytes):
             table = convert_batch(block, batch, specs, schema.TRANSACTIONS)
-            table = table.append_column(schema.CUSTOMER_IDX_REF,
-                                        pc.index_in(table["customer_id"], value_set=customer_ids).cast(pa.int32()))
-            table = table.append_column(schema.ARTICLE_IDX_REF,
-                                        pc.index_in(table["article_id"], value_set=article_ids).cast(pa.int32()))
+            customer_keys = hex_words(table["customer_id"].combine_chunks())
+            article_keys = digit_numbers(table["article_id"].combine_chunks(), schema.ARTICLE_ID_DIGITS)
+            table = table.append_column(schema.CUSTOMER_IDX_REF, to_index_array(customers_by_id.lookup(customer_keys)))
+            table = table.append_column(schema.ARTICLE_IDX_REF, to_index_array(articles_by_id.lookup(article_keys)))
             writer.write_table(table, row_group_size=PARQUET_ROW_GROUP)
             summary.add(table)
     return summary

@@ -1,0 +1,161 @@
+"""Customers: Kaggle attributes (ids, FN/Active, club status, news frequency, age, postal code) and hidden tastes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from .scales import N_DAYS, Scale
+from .taxonomy import INDEX_GROUPS, Taxonomy
+
+N_FAVOURITE_DEPTS = 6
+_GROUPS = list(INDEX_GROUPS)  # index group numbers, positions used below
+# P(primary index group | age band): Ladieswear, Divided, Menswear, Baby/Children, Sport
+_AGE_BANDS = np.array([25, 35, 45, 60, 200])
+_GROUP_BY_AGE = np.array([
+    [0.30, 0.45, 0.10, 0.07, 0.08],
+    [0.45, 0.20, 0.12, 0.17, 0.06],
+    [0.45, 0.08, 0.14, 0.28, 0.05],
+    [0.62, 0.06, 0.15, 0.12, 0.05],
+    [0.65, 0.03, 0.17, 0.12, 0.03],
+])
+_GROUP_BLANK_AGE = _GROUP_BY_AGE.mean(axis=0)
+_HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+
+
+@dataclass
+class Customers:
+    """One row per customer, sorted by customer_id; taste columns drive the transaction sampler."""
+
+    id_bytes: np.ndarray  # (n, 64) uint8 lowercase hex
+    age: np.ndarray  # float64, NaN = blank
+    fn: np.ndarray  # bool
+    active: np.ndarray  # bool
+    club: np.ndarray  # int8 position in CLUB_STATUS (-1 blank)
+    news: np.ndarray  # int8 position in NEWS_FREQUENCY (-1 blank)
+    postal: np.ndarray  # int32 position in postal code pool
+    postal_pool: np.ndarray  # (k, 64) uint8
+    primary_group: np.ndarray  # int8 index-group position
+    fav_depts: np.ndarray  # (n, N_FAVOURITE_DEPTS) int16 department positions
+    fav_master: np.ndarray  # (n, 2) int8 perceived colour master positions
+    p_online: np.ndarray  # float32 channel-2 propensity
+
+    def __len__(self) -> int:
+        return len(self.age)
+
+
+CLUB_STATUS = ("ACTIVE", "PRE-CREATE", "LEFT CLUB")
+NEWS_FREQUENCY = ("NONE", "Regularly", "Monthly")
+
+
+def hex_ids(n: int, rng: np.random.Generator) -> np.ndarray:
+    """(n, 64) uint8 random lowercase hex strings (SHA-256-like)."""
+    raw = np.frombuffer(rng.bytes(32 * n), dtype=np.uint8).reshape(n, 32)
+    out = np.empty((n, 64), dtype=np.uint8)
+    out[:, 0::2] = _HEX[raw >> 4]
+    out[:, 1::2] = _HEX[raw & 15]
+    return out
+
+
+def hex_array(rows: np.ndarray) -> pa.StringArray:
+    """Arrow strings from fixed-width byte rows, without a Python loop."""
+    n, width = rows.shape
+    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(rows)))
+
+
+def sorted_hex_ids(n: int, rng: np.random.Generator) -> np.ndarray:
+    ids = hex_ids(n, rng)
+    key = ids[:, :16].copy().view("S16").ravel()
+    return ids[np.argsort(key, kind="stable")]
+
+
+def _ages(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Bimodal ages 16-99 (peaks early 20s and ~50), ~1.2% blank, as integer-valued floats."""
+    young = rng.random(n) < 0.52
+    age = np.where(young, rng.gamma(6.0, 1.3, n) + 16.0, rng.normal(50.0, 11.0, n))
+    age = np.clip(np.round(age), 16, 99)
+    age[rng.random(n) < 0.0116] = np.nan
+    return age
+
+
+def build_customers(scale: Scale, tax: Taxonomy, dept_weight: np.ndarray, rng: np.random.Generator) -> Customers:
+    """`dept_weight` is the share of catalogue articles per department (0 for unused departments)."""
+    n = scale.n_customers
+    ids = sorted_hex_ids(n, rng)
+    age = _ages(n, rng)
+    fn = rng.random(n) < 0.35
+    active = fn & (rng.random(n) < 0.97)
+    u = rng.random(n)
+    club = np.select([u < 0.0044, u < 0.0047, u < 0.0725], [-1, 2, 1], 0).astype(np.int8)
+    u = rng.random(n)
+    news = np.where(fn, np.where(u < 0.985, 1, 0), 0).astype(np.int8)
+    news[u > 0.9994] = 2
+    news[rng.random(n) < 0.0117] = -1
+
+    n_postal = max(1, n * 352_899 // 1_371_980)
+    pool = hex_ids(n_postal, rng)
+    postal = np.minimum(rng.zipf(1.6, n) - 1, n_postal - 1).astype(np.int32)
+    postal = np.where(rng.random(n) < 0.5, rng.integers(0, n_postal, n), postal).astype(np.int32)
+
+    band = np.searchsorted(_AGE_BANDS, np.nan_to_num(age, nan=30.0), side="right").clip(0, 4)
+    probs = np.where(np.isnan(age)[:, None], _GROUP_BLANK_AGE[None, :], _GROUP_BY_AGE[band])
+    cum = np.cumsum(probs, axis=1)
+    primary = (rng.random(n)[:, None] > cum).sum(axis=1).clip(0, 4).astype(np.int8)
+    parent = (np.nan_to_num(age) >= 28) & (np.nan_to_num(age) <= 48) & (rng.random(n) < 0.35)
+    secondary = np.where(parent, 3, (rng.random(n)[:, None] > cum).sum(axis=1).clip(0, 4)).astype(np.int8)
+
+    # favourite departments: 4 from the primary index group, 2 from the secondary, by department weight
+    dept_group = tax.dept_index_group
+    order = np.lexsort((np.arange(len(dept_group)), dept_group))
+    w = dept_weight[order]
+    g_sorted = dept_group[order]
+    starts = np.searchsorted(g_sorted, np.arange(len(_GROUPS)))
+    ends = np.searchsorted(g_sorted, np.arange(len(_GROUPS)), side="right")
+    totals = np.where(ends > starts, np.array([w[s:e].sum() for s, e in zip(starts, ends)]), 0.0)
+    cumw = np.cumsum(w)
+    base = np.concatenate([[0.0], cumw])[starts]
+    groups = np.concatenate([np.repeat(primary[:, None], 4, axis=1), np.repeat(secondary[:, None], 2, axis=1)],
+                            axis=1)
+    # a group without departments at this scale falls back to the whole catalogue
+    empty = totals[groups] <= 0
+    lo = np.where(empty, 0.0, base[groups])
+    span = np.where(empty, cumw[-1], totals[groups])
+    target = lo + rng.random(groups.shape) * span
+    pos = np.minimum(np.searchsorted(cumw, target, side="right"), len(cumw) - 1)
+    fav = order[pos].astype(np.int16)
+
+    master_w = np.bincount(tax.colour_master, weights=tax.colour_weight, minlength=len(tax.master_id))
+    fav_master = rng.choice(len(tax.master_id), (n, 2), p=master_w / master_w.sum()).astype(np.int8)
+    p_online = rng.beta(1.1, 0.48, n).astype(np.float32)
+
+    return Customers(ids, age, fn, active, club, news, postal, pool, primary, fav, fav_master, p_online)
+
+
+def customer_table(cust: Customers) -> dict[str, pa.Array]:
+    """The 7 Kaggle customer columns as Arrow string arrays, formatted like the real file."""
+    one = pa.scalar("1.0")
+    null = pa.scalar(None, pa.string())
+    age_text = np.array([f"{a}.0" for a in range(100)], dtype=object)
+    age_idx = np.nan_to_num(cust.age, nan=0).astype(np.int64)
+    age = pa.array(age_text[age_idx], pa.string(), mask=np.isnan(cust.age))
+    club_text = np.array(CLUB_STATUS, dtype=object)
+    news_text = np.array(NEWS_FREQUENCY, dtype=object)
+    return {
+        "customer_id": hex_array(cust.id_bytes),
+        "FN": pa.array(np.where(cust.fn, "1.0", None).astype(object), pa.string()),
+        "Active": pa.array(np.where(cust.active, "1.0", None).astype(object), pa.string()),
+        "club_member_status": pa.array(club_text[np.maximum(cust.club, 0)], pa.string(), mask=cust.club < 0),
+        "fashion_news_frequency": pa.array(news_text[np.maximum(cust.news, 0)], pa.string(), mask=cust.news < 0),
+        "age": age,
+        "postal_code": hex_array(cust.postal_pool[cust.postal]),
+    }
+
+
+def activity_windows(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """First and last possible shopping day per customer: most were customers before the window, most still are."""
+    start = np.where(rng.random(n) < 0.55, 0, rng.integers(0, N_DAYS - 1, n))
+    end = np.where(rng.random(n) < 0.75, N_DAYS - 1, start + (rng.random(n) * (N_DAYS - start)).astype(np.int64))
+    return start.astype(np.int32), np.minimum(end, N_DAYS - 1).astype(np.int32)
