@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from hm_pipeline.defs import ingest
+from hm_pipeline.defs import graph, ingest
 from hm_pipeline.defs.resources import DataRootResource
 
 full_refresh_job = dg.define_asset_job(
@@ -15,5 +15,6 @@ full_refresh_job = dg.define_asset_job(
 
 defs = dg.Definitions.merge(
     ingest.defs,
+    graph.defs,
     dg.Definitions(jobs=[full_refresh_job], resources={"data_root": DataRootResource()}),
 )

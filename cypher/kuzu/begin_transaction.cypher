@@ -1,0 +1,2 @@
+// Transaction control for multi-statement replacements.
+BEGIN TRANSACTION;

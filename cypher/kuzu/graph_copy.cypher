@@ -1,0 +1,26 @@
+// Bulk load: each $parameter is the Arrow table of the node/relationship table it names.
+COPY `Product` FROM $product_rows;
+COPY `ProductType` FROM $producttype_rows;
+COPY `ProductGroup` FROM $productgroup_rows;
+COPY `GraphicalAppearance` FROM $graphicalappearance_rows;
+COPY `ColourGroup` FROM $colourgroup_rows;
+COPY `PerceivedColourValue` FROM $perceivedcolourvalue_rows;
+COPY `PerceivedColourMaster` FROM $perceivedcolourmaster_rows;
+COPY `Department` FROM $department_rows;
+COPY `Section` FROM $section_rows;
+COPY `Index` FROM $index_rows;
+COPY `IndexGroup` FROM $indexgroup_rows;
+COPY `GarmentGroup` FROM $garmentgroup_rows;
+COPY `Customer` FROM $customer_rows;
+COPY `SUBSET_OF` FROM $subset_of_producttype_rows (from='Product', to='ProductType');
+COPY `SUBSET_OF` FROM $subset_of_productgroup_rows (from='ProductType', to='ProductGroup');
+COPY `HAS_APPEARANCE_TYPE` FROM $has_appearance_type_rows;
+COPY `HAS_COLOUR` FROM $has_colour_rows;
+COPY `HAS_COLOUR_VALUE` FROM $has_colour_value_rows;
+COPY `HAS_MASTER_COLOUR` FROM $has_master_colour_rows;
+COPY `FROM_DEPARTMENT` FROM $from_department_rows;
+COPY `FROM_SECTION` FROM $from_section_rows;
+COPY `HAS_INDEX` FROM $has_index_rows;
+COPY `HAS_GROUP` FROM $has_group_rows;
+COPY `HAS_GARMENT_GROUP` FROM $has_garment_group_rows;
+COPY `PURCHASED` FROM $purchased_rows;

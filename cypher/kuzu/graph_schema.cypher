@@ -1,0 +1,25 @@
+// Node and relationship tables of the product/customer/purchase graph (Kuzu DDL).
+CREATE NODE TABLE `Product`(code STRING, idx INT32, name STRING, description STRING, PRIMARY KEY (code));
+CREATE NODE TABLE `ProductType`(number INT32, name STRING, PRIMARY KEY (number));
+CREATE NODE TABLE `ProductGroup`(name STRING, PRIMARY KEY (name));
+CREATE NODE TABLE `GraphicalAppearance`(number INT32, name STRING, PRIMARY KEY (number));
+CREATE NODE TABLE `ColourGroup`(code INT32, name STRING, PRIMARY KEY (code));
+CREATE NODE TABLE `PerceivedColourValue`(id INT32, name STRING, PRIMARY KEY (id));
+CREATE NODE TABLE `PerceivedColourMaster`(id INT32, name STRING, PRIMARY KEY (id));
+CREATE NODE TABLE `Department`(number INT32, name STRING, PRIMARY KEY (number));
+CREATE NODE TABLE `Section`(number INT32, name STRING, PRIMARY KEY (number));
+CREATE NODE TABLE `Index`(code STRING, name STRING, PRIMARY KEY (code));
+CREATE NODE TABLE `IndexGroup`(number INT32, name STRING, PRIMARY KEY (number));
+CREATE NODE TABLE `GarmentGroup`(number INT32, name STRING, PRIMARY KEY (number));
+CREATE NODE TABLE `Customer`(id STRING, idx INT32, fn INT8, active INT8, club_member_status STRING, fashion_news_frequency STRING, age INT16, postal_code STRING, PRIMARY KEY (id));
+CREATE REL TABLE `SUBSET_OF`(FROM `Product` TO `ProductType`, FROM `ProductType` TO `ProductGroup`);
+CREATE REL TABLE `HAS_APPEARANCE_TYPE`(FROM `Product` TO `GraphicalAppearance`);
+CREATE REL TABLE `HAS_COLOUR`(FROM `Product` TO `ColourGroup`);
+CREATE REL TABLE `HAS_COLOUR_VALUE`(FROM `Product` TO `PerceivedColourValue`);
+CREATE REL TABLE `HAS_MASTER_COLOUR`(FROM `Product` TO `PerceivedColourMaster`);
+CREATE REL TABLE `FROM_DEPARTMENT`(FROM `Product` TO `Department`);
+CREATE REL TABLE `FROM_SECTION`(FROM `Department` TO `Section`);
+CREATE REL TABLE `HAS_INDEX`(FROM `Product` TO `Index`);
+CREATE REL TABLE `HAS_GROUP`(FROM `Index` TO `IndexGroup`);
+CREATE REL TABLE `HAS_GARMENT_GROUP`(FROM `Product` TO `GarmentGroup`);
+CREATE REL TABLE `PURCHASED`(FROM `Customer` TO `Product`, t_date DATE, price FLOAT, sales_channel INT8);

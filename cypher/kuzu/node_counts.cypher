@@ -1,0 +1,2 @@
+// Nodes per label.
+MATCH (n) RETURN label(n) AS label, count(*) AS count ORDER BY label;

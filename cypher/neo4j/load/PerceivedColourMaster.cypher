@@ -1,0 +1,4 @@
+// One batch of PerceivedColourMaster nodes: $rows = [{id, name}].
+UNWIND $rows AS row
+MERGE (n:`PerceivedColourMaster` {id: row.id})
+SET n.name = row.name;

@@ -1,0 +1,3 @@
+// One batch of ProductGroup nodes: $rows = [{name}].
+UNWIND $rows AS row
+MERGE (n:`ProductGroup` {name: row.name});

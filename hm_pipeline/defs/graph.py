@@ -1,0 +1,253 @@
+"""Dagster wiring of the graph: the graph-store resource, `product_graph`, `customer_age_groups`, `graph_eda`, checks.
+
+The backend is one setting: `HM_GRAPH_BACKEND=embedded` (default, no server; `HM_GRAPH_ENGINE` = kuzu|ladybug) or
+`HM_GRAPH_BACKEND=neo4j` with NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE in the environment.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from typing import Literal
+
+import dagster as dg
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pydantic import Field
+
+from hm_pipeline.defs.resources import DataRootResource
+from hm_pipeline.graph import eda
+from hm_pipeline.graph.age_groups import age_group_tables
+from hm_pipeline.graph.embedded import DEFAULT_BUFFER_POOL_BYTES, DEFAULT_ENGINE, EmbeddedGraphStore
+from hm_pipeline.graph.model import CUSTOMER
+from hm_pipeline.graph.neo4j_store import DEFAULT_BATCH_SIZE, Neo4jGraphStore
+from hm_pipeline.graph.store import AGE_GROUPS_PART, GRAPH_PART, GraphStore
+from hm_pipeline.graph.tables import graph_tables_from_layout
+from hm_pipeline.layout import DataLayout
+
+GROUP = "graph"
+KINDS = {"cypher", "kuzu", "neo4j"}
+
+
+class GraphStoreResource(dg.ConfigurableResource):
+    """Where the graph lives: `embedded` (a database folder under the data root) or `neo4j` (a server)."""
+
+    backend: Literal["embedded", "neo4j"] = "embedded"
+    embedded_engine: Literal["kuzu", "ladybug"] = DEFAULT_ENGINE
+    buffer_pool_bytes: int = DEFAULT_BUFFER_POOL_BYTES
+    neo4j_uri: str = ""
+    neo4j_user: str = "neo4j"
+    neo4j_password: str = Field(default="", repr=False)
+    neo4j_database: str = "neo4j"
+    batch_size: int = DEFAULT_BATCH_SIZE
+    max_retries: int = 5
+
+    def open(self, layout: DataLayout, read_only: bool = False) -> GraphStore:
+        """A store for this configuration; use it as a context manager (it closes the database or driver)."""
+        if self.backend == "embedded":
+            return EmbeddedGraphStore(
+                layout.graph_dir / self.embedded_engine,
+                engine=self.embedded_engine,
+                read_only=read_only,
+                buffer_pool_bytes=self.buffer_pool_bytes,
+            )
+        if not self.neo4j_uri:
+            raise ValueError("graph backend 'neo4j' needs NEO4J_URI (and NEO4J_USER, NEO4J_PASSWORD)")
+        return Neo4jGraphStore.connect(
+            self.neo4j_uri,
+            self.neo4j_user,
+            self.neo4j_password,
+            database=self.neo4j_database,
+            batch_size=self.batch_size,
+            max_retries=self.max_retries,
+        )
+
+
+def graph_store_from_env(env: Mapping[str, str] | None = None) -> GraphStoreResource:
+    """The resource the deployment uses: backend from HM_GRAPH_BACKEND, Neo4j credentials as Dagster `EnvVar`s
+    (resolved at run time, shown by name only in the UI)."""
+    env = os.environ if env is None else env
+    backend = env.get("HM_GRAPH_BACKEND", "embedded")
+    engine = env.get("HM_GRAPH_ENGINE", DEFAULT_ENGINE)
+    if backend == "neo4j":
+        return GraphStoreResource(
+            backend="neo4j",
+            neo4j_uri=dg.EnvVar("NEO4J_URI"),
+            neo4j_user=dg.EnvVar("NEO4J_USER"),
+            neo4j_password=dg.EnvVar("NEO4J_PASSWORD"),
+            neo4j_database=dg.EnvVar("NEO4J_DATABASE") if "NEO4J_DATABASE" in env else "neo4j",
+        )
+    if backend != "embedded":
+        raise ValueError(f"HM_GRAPH_BACKEND must be 'embedded' or 'neo4j', got {backend!r}")
+    return GraphStoreResource(backend="embedded", embedded_engine=engine)
+
+
+def _counts_md(counts: Mapping[str, int], key: str) -> dg.MetadataValue:
+    return dg.MetadataValue.md(eda.markdown_table([{key: k, "count": v} for k, v in sorted(counts.items())]))
+
+
+def _graph_metadata(store: GraphStore) -> dict[str, dg.RawMetadataValue]:
+    nodes, rels = store.node_counts(), store.relationship_counts()
+    return {
+        "nodes": _counts_md(nodes, "label"),
+        "relationships": _counts_md(rels, "type"),
+        "node_count": sum(nodes.values()),
+        "relationship_count": sum(rels.values()),
+        **{f"nodes/{label}": count for label, count in sorted(nodes.items())},
+        **{f"relationships/{rtype}": count for rtype, count in sorted(rels.items())},
+    }
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=["articles", "customers", "transactions"],
+    kinds=KINDS,
+    description="Products with their taxonomy, customers and every purchase, loaded into the graph store "
+    "(a full rebuild; the embedded database is swapped in only once complete).",
+)
+def product_graph(data_root: DataRootResource, graph_store: GraphStoreResource) -> dg.MaterializeResult:
+    layout = data_root.layout()
+    started = time.perf_counter()
+    tables = graph_tables_from_layout(layout)
+    prepared = time.perf_counter()
+    with graph_store.open(layout) as store:
+        store.rebuild(tables)
+        loaded = time.perf_counter()
+        metadata = _graph_metadata(store)
+    return dg.MaterializeResult(
+        metadata={
+            **metadata,
+            "backend": graph_store.backend if graph_store.backend == "neo4j" else graph_store.embedded_engine,
+            "orphan_transactions": tables.orphan_transactions,
+            "prepare_seconds": round(prepared - started, 3),
+            "load_seconds": round(loaded - prepared, 3),
+        }
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=[product_graph],
+    kinds=KINDS,
+    description="AgeGroup nodes (16-25, 26-35, 36-45, 46-55, 56-65, 66+, unknown) and one IS_AGE_GROUP edge per "
+    "customer.",
+)
+def customer_age_groups(data_root: DataRootResource, graph_store: GraphStoreResource) -> dg.MaterializeResult:
+    layout = data_root.layout()
+    started = time.perf_counter()
+    with graph_store.open(layout) as store:
+        store.ensure_complete(GRAPH_PART)
+        groups = age_group_tables(store.run("customer_ages"))
+        store.replace_age_groups(groups)
+        loaded = time.perf_counter()
+        per_group = eda.customers_per_age_group(store)
+        metadata = _graph_metadata(store)
+    return dg.MaterializeResult(
+        metadata={
+            "customers_per_group": dg.MetadataValue.md(
+                eda.markdown_table([{"age_group": k, "customers": v} for k, v in per_group.items()])
+            ),
+            **{f"customers/{name}": count for name, count in per_group.items()},
+            "load_seconds": round(loaded - started, 3),
+            "node_count": metadata["node_count"],
+            "relationship_count": metadata["relationship_count"],
+            "relationships": metadata["relationships"],
+        }
+    )
+
+
+def _chart(rows: list[dict], label: str, value: str, title: str) -> str:
+    png = eda.bar_chart_png([str(r[label]) for r in rows], [float(r[value]) for r in rows], title, value)
+    return eda.png_markdown(png, title)
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=[customer_age_groups],
+    kinds=KINDS,
+    description="The seed's EDA computed with Cypher on the graph: counts per label, purchases per customer and "
+    "product, top product types and garment groups, seasonality, purchases by age group (tables and plots).",
+)
+def graph_eda(data_root: DataRootResource, graph_store: GraphStoreResource) -> dg.MaterializeResult:
+    started = time.perf_counter()
+    with graph_store.open(data_root.layout(), read_only=True) as store:
+        store.ensure_complete(GRAPH_PART)
+        store.ensure_complete(AGE_GROUPS_PART)
+        graph = _graph_metadata(store)
+        stats = eda.purchase_stats(store)
+        types = eda.top_product_types(store)
+        garments = eda.top_garment_groups(store)
+        months = eda.purchases_by_month(store)
+        ages = eda.purchases_by_age_group(store)
+    stats_rows = [{"label": f"{k.title()} purchases", "entities": s.entities, "average": s.mean, "std_dev": s.sd}
+                  for k, s in stats.items()]
+    return dg.MaterializeResult(
+        metadata={
+            "nodes": graph["nodes"],
+            "relationships": graph["relationships"],
+            "node_count": graph["node_count"],
+            "relationship_count": graph["relationship_count"],
+            "purchase_stats": dg.MetadataValue.md(eda.markdown_table(stats_rows)),
+            "purchases_per_customer_mean": stats["customer"].mean,
+            "purchases_per_customer_sd": stats["customer"].sd,
+            "purchases_per_product_mean": stats["product"].mean,
+            "purchases_per_product_sd": stats["product"].sd,
+            "top_product_types": dg.MetadataValue.md(
+                eda.markdown_table(types) + "\n\n" + _chart(types, "product_type", "purchases", "Top product types")
+            ),
+            "top_garment_groups": dg.MetadataValue.md(
+                eda.markdown_table(garments) + "\n\n"
+                + _chart(garments, "garment_group", "purchases", "Top garment groups")
+            ),
+            "purchases_by_month": dg.MetadataValue.md(
+                _chart(months, "month", "purchases", "Purchases by month") + "\n\n" + eda.markdown_table(months)
+            ),
+            "purchases_by_age_group": dg.MetadataValue.md(
+                eda.markdown_table(ages) + "\n\n" + _chart(ages, "age_group", "purchases", "Purchases by age group")
+            ),
+            "query_seconds": round(time.perf_counter() - started, 3),
+        }
+    )
+
+
+def _expected_purchases(layout: DataLayout) -> tuple[int, int]:
+    """(transactions whose customer and article are known, all transactions) from the ingest Parquet."""
+    ids = pq.read_table(layout.ingest_table("transactions"), columns=["customer_idx", "article_idx"])
+    known = pc.and_(pc.is_valid(ids["customer_idx"]), pc.is_valid(ids["article_idx"]))
+    return int(pc.sum(known).as_py() or 0), ids.num_rows
+
+
+@dg.asset_check(asset=product_graph, blocking=True,
+                description="Every transaction with a known customer and article is its own PURCHASED edge.")
+def purchases_match_transactions(data_root: DataRootResource, graph_store: GraphStoreResource) -> dg.AssetCheckResult:
+    layout = data_root.layout()
+    expected, rows = _expected_purchases(layout)
+    with graph_store.open(layout, read_only=True) as store:
+        actual = int(store.rows("purchase_count")[0]["purchases"])
+    return dg.AssetCheckResult(
+        passed=actual == expected,
+        metadata={"purchased_edges": actual, "expected": expected, "transactions": rows, "orphans": rows - expected},
+    )
+
+
+@dg.asset_check(asset=customer_age_groups, blocking=True,
+                description="Every Customer node has exactly one IS_AGE_GROUP edge.")
+def every_customer_in_one_age_group(data_root: DataRootResource,
+                                    graph_store: GraphStoreResource) -> dg.AssetCheckResult:
+    with graph_store.open(data_root.layout(), read_only=True) as store:
+        customers = store.node_counts().get(CUSTOMER.label, 0)
+        row = store.rows("age_group_membership")[0]
+    with_group, in_one = int(row["customers_with_group"] or 0), int(row["in_one_group"] or 0)
+    return dg.AssetCheckResult(
+        passed=customers == with_group == in_one,
+        metadata={"customers": customers, "in_exactly_one_group": in_one,
+                  "in_no_group": customers - with_group, "in_several_groups": with_group - in_one},
+    )
+
+
+defs = dg.Definitions(
+    assets=[product_graph, customer_age_groups, graph_eda],
+    asset_checks=[purchases_match_transactions, every_customer_in_one_age_group],
+    resources={"graph_store": graph_store_from_env()},
+)

@@ -1,0 +1,174 @@
+"""The production graph store: a Neo4j server through the official `neo4j` driver.
+
+Writes go through `driver.execute_query(..., database_=...)` in `UNWIND $rows` batches of `batch_size` rows, with
+uniqueness constraints created first and a bounded retry (exponential backoff) on errors the driver calls
+retryable. Neo4j cannot swap a database atomically, so each load marks its part `loading` before it starts and
+`complete` when it ends (`GraphLoad` nodes); `incomplete_parts()` shows a load that died half-way.
+
+For a first load at full scale (31.8M purchases) use `neo4j-admin database import` (see the README); this path is
+for reloads and for keeping a server in step.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from hm_pipeline.graph import cypher_files
+from hm_pipeline.graph.model import AGE_NODES, AGE_RELS, GRAPH_NODES, GRAPH_RELS, NodeSpec, RelSpec
+from hm_pipeline.graph.store import AGE_GROUPS_PART, GRAPH_PART, GraphStore, IncompleteGraph
+from hm_pipeline.graph.tables import GraphTables
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 10_000
+LOADING = "loading"
+COMPLETE = "complete"
+
+
+def row_batches(table: pa.Table, batch_size: int) -> Iterator[list[dict[str, Any]]]:
+    """`table` as lists of at most `batch_size` row dicts (dates stay `datetime.date`, nulls `None`)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    for offset in range(0, table.num_rows, batch_size):
+        yield table.slice(offset, batch_size).to_pylist()
+
+
+def _retryable(error: BaseException) -> bool:
+    check = getattr(error, "is_retryable", None)
+    return bool(check()) if callable(check) else False
+
+
+class Neo4jGraphStore(GraphStore):
+    """A Neo4j database reached through `driver` (a `neo4j.Driver`; the store closes it)."""
+
+    dialect = "neo4j"
+
+    def __init__(
+        self,
+        driver: Any,
+        database: str = "neo4j",
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        max_retries: int = 5,
+        retry_backoff_s: float = 0.5,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.driver = driver
+        self.database = database
+        self.batch_size = batch_size
+        self.max_retries = max_retries
+        self.retry_backoff_s = retry_backoff_s
+        self._sleep = sleep
+
+    @classmethod
+    def connect(
+        cls,
+        uri: str,
+        user: str,
+        password: str,
+        database: str = "neo4j",
+        driver_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> "Neo4jGraphStore":
+        """Open a driver for `uri` (`driver_options` go to `GraphDatabase.driver`); the password goes to the driver
+        only and is not kept on the store."""
+        import neo4j
+
+        driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), **(driver_options or {}))
+        return cls(driver, database=database, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Neo4jGraphStore(database={self.database!r}, batch_size={self.batch_size})"
+
+    def close(self) -> None:
+        self.driver.close()
+
+    # -- execution ---------------------------------------------------------------------------------------------
+    def _execute(self, statement: str, params: dict[str, Any], write: bool) -> Any:
+        import neo4j
+
+        routing = neo4j.RoutingControl.WRITE if write else neo4j.RoutingControl.READ
+        for attempt in range(self.max_retries + 1):
+            try:
+                return self.driver.execute_query(
+                    statement, parameters_=params, routing_=routing, database_=self.database
+                )
+            except Exception as error:  # noqa: BLE001 - only retryable driver errors are retried
+                if attempt == self.max_retries or not _retryable(error):
+                    raise
+                delay = self.retry_backoff_s * 2**attempt
+                log.warning("Neo4j %s (attempt %d of %d); retrying in %.1fs", type(error).__name__, attempt + 1,
+                            self.max_retries + 1, delay)
+                self._sleep(delay)
+        raise AssertionError("unreachable")
+
+    def _write(self, name: str, params: dict[str, Any] | None = None) -> Any:
+        return self._execute(self.statement(name), params or {}, write=True)
+
+    def run(self, name: str, params: dict[str, Any] | None = None) -> pa.Table:
+        result = self._execute(self.statement(name), params or {}, write=False)
+        rows = [dict(record) for record in result.records]
+        if rows:
+            return pa.Table.from_pylist(rows)
+        return pa.table({key: pa.array([], pa.null()) for key in result.keys})
+
+    # -- loading -----------------------------------------------------------------------------------------------
+    def create_constraints(self) -> None:
+        for statement in cypher_files.statements(self.dialect, "constraints"):
+            self._execute(statement, {}, write=True)
+
+    def _delete_until_empty(self, name: str) -> int:
+        total = 0
+        while True:
+            deleted = int(self._write(name, {"batch_size": self.batch_size}).records[0]["deleted"])
+            total += deleted
+            if deleted == 0:
+                return total
+
+    def load_table(self, spec: NodeSpec | RelSpec, table: pa.Table) -> int:
+        """Write `table` with `cypher/neo4j/load/<name>.cypher`, one transaction per batch; returns batches."""
+        name = f"load/{spec.label if isinstance(spec, NodeSpec) else spec.name}"
+        batches = 0
+        for rows in row_batches(table, self.batch_size):
+            self._write(name, {"rows": rows})
+            batches += 1
+        return batches
+
+    def _set_status(self, part: str, status: str) -> None:
+        self._write("set_load_status", {"part": part, "status": status})
+
+    def _load(self, nodes: tuple[NodeSpec, ...], rels: tuple[RelSpec, ...], tables: GraphTables) -> None:
+        for spec in nodes:
+            self.load_table(spec, tables.nodes[spec.label])
+        for rel in rels:
+            self.load_table(rel, tables.rels[rel.name])
+
+    def rebuild(self, graph: GraphTables) -> None:
+        self.create_constraints()
+        self._set_status(GRAPH_PART, LOADING)
+        self._set_status(AGE_GROUPS_PART, LOADING)  # the age groups go with the customers they point at
+        self._delete_until_empty("delete_relationships_batch")
+        self._delete_until_empty("delete_nodes_batch")
+        self._load(GRAPH_NODES, GRAPH_RELS, graph)
+        self._set_status(GRAPH_PART, COMPLETE)
+
+    def replace_age_groups(self, groups: GraphTables) -> None:
+        self.create_constraints()
+        self._set_status(AGE_GROUPS_PART, LOADING)
+        self._delete_until_empty("delete_age_groups_batch")
+        self._write("delete_age_group_nodes")
+        self._load(AGE_NODES, AGE_RELS, groups)
+        self._set_status(AGE_GROUPS_PART, COMPLETE)
+
+    def incomplete_parts(self) -> list[str]:
+        return [r["part"] for r in self.rows("load_status") if r["status"] != COMPLETE]
+
+    def ensure_complete(self, part: str) -> None:
+        if part in self.incomplete_parts():
+            raise IncompleteGraph(f"the Neo4j {part!r} load started and did not finish: re-materialize it")

@@ -1,0 +1,66 @@
+"""The graph-store interface the assets use; `embedded.py` and `neo4j_store.py` implement it."""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+import pyarrow as pa
+
+from hm_pipeline.graph import cypher_files
+from hm_pipeline.graph.tables import GraphTables
+
+GRAPH_PART = "graph"
+AGE_GROUPS_PART = "age_groups"
+
+
+class IncompleteGraph(RuntimeError):
+    """A load started and did not finish: the stored graph is not a complete one."""
+
+
+class GraphStore(abc.ABC):
+    """A Cypher graph database holding the product/customer/purchase graph.
+
+    Loads take Arrow tables (`GraphTables`); queries are named files under `cypher/` run with parameters.
+    """
+
+    dialect: str
+
+    @abc.abstractmethod
+    def rebuild(self, graph: GraphTables) -> None:
+        """Replace the whole graph with `graph` (no duplicates on a re-run; the old graph stays usable, or is
+        visibly marked incomplete, if the load fails)."""
+
+    @abc.abstractmethod
+    def replace_age_groups(self, groups: GraphTables) -> None:
+        """Replace the AgeGroup nodes and IS_AGE_GROUP edges with `groups`."""
+
+    @abc.abstractmethod
+    def run(self, name: str, params: dict[str, Any] | None = None) -> pa.Table:
+        """Run the named statement from `cypher/` with `params`; the result as an Arrow table."""
+
+    @abc.abstractmethod
+    def ensure_complete(self, part: str) -> None:
+        """Raise `IncompleteGraph` unless the last load of `part` (GRAPH_PART / AGE_GROUPS_PART) finished."""
+
+    @abc.abstractmethod
+    def close(self) -> None: ...
+
+    def rows(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """The named statement's result as a list of dicts."""
+        return self.run(name, params).to_pylist()
+
+    def statement(self, name: str) -> str:
+        return cypher_files.statement(self.dialect, name)
+
+    def node_counts(self) -> dict[str, int]:
+        return {r["label"]: int(r["count"]) for r in self.rows("node_counts")}
+
+    def relationship_counts(self) -> dict[str, int]:
+        return {r["type"]: int(r["count"]) for r in self.rows("relationship_counts")}
+
+    def __enter__(self) -> "GraphStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,195 @@
+"""The Neo4j store's batching, parameters, ordering, retries and secrecy.
+
+No Neo4j server runs here. `RecordingDriver` below is a stand-in that records what the store sends to
+`execute_query` and answers the few result shapes the store reads; it checks *our* batching/parameter logic, not
+Neo4j. The Cypher itself is checked by Neo4j's parser in test_graph_cypher_lint.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import math
+from types import SimpleNamespace
+from typing import Any
+
+import dagster as dg
+import neo4j
+import pytest
+from neo4j.exceptions import ClientError, ServiceUnavailable
+
+from hm_pipeline.defs.graph import GraphStoreResource, graph_store_from_env
+from hm_pipeline.graph import cypher_files
+from hm_pipeline.graph.age_groups import age_group_tables
+from hm_pipeline.graph.embedded import EmbeddedGraphStore
+from hm_pipeline.graph.model import AGE_NODES, AGE_RELS, GRAPH_NODES, GRAPH_RELS
+from hm_pipeline.graph.neo4j_store import Neo4jGraphStore, row_batches
+from hm_pipeline.graph.store import GRAPH_PART, IncompleteGraph
+from hm_pipeline.graph.tables import graph_tables
+from hm_pipeline.layout import DataLayout
+from hm_pipeline_tests.graph_fixtures import hand_made
+
+SECRET = "pw-Sup3r-S3cret-42"
+
+
+class RecordingDriver:
+    """Records every execute_query call; answers delete batches with `deletes` then 0, status with `status`."""
+
+    def __init__(self, deletes: list[int] | None = None, status: list[dict] | None = None,
+                 failures: list[Exception] | None = None) -> None:
+        self.calls: list[SimpleNamespace] = []
+        self.deletes = list(deletes or [])
+        self.status = status or []
+        self.failures = list(failures or [])
+        self.closed = False
+
+    def execute_query(self, query: str, parameters_: dict | None = None, routing_: Any = None,
+                      database_: str | None = None, **kwargs: Any) -> SimpleNamespace:
+        self.calls.append(SimpleNamespace(query=query, params=parameters_, routing=routing_, database=database_))
+        if self.failures:
+            raise self.failures.pop(0)
+        if "RETURN count(*) AS deleted" in query:
+            return SimpleNamespace(records=[{"deleted": self.deletes.pop(0) if self.deletes else 0}], keys=["deleted"])
+        if "s.status AS status" in query:
+            return SimpleNamespace(records=self.status, keys=["part", "status"])
+        return SimpleNamespace(records=[], keys=[])
+
+    def close(self) -> None:
+        self.closed = True
+
+
+@pytest.fixture(scope="module")
+def graph():
+    t = hand_made()
+    return graph_tables(t.articles, t.customers, t.transactions)
+
+
+def _load_name(query: str) -> str | None:
+    for spec in (*GRAPH_NODES, *AGE_NODES, *GRAPH_RELS, *AGE_RELS):
+        name = spec.label if hasattr(spec, "label") else spec.name
+        if query == cypher_files.statement("neo4j", f"load/{name}"):
+            return name
+    return None
+
+
+def test_row_batches_split_without_losing_rows(graph):
+    table = graph.rels["PURCHASED"]
+    batches = list(row_batches(table, 6))
+    assert [len(b) for b in batches] == [6, 6, 6, 2]
+    assert [row for b in batches for row in b] == table.to_pylist()
+    assert isinstance(batches[0][0]["t_date"], dt.date)
+    with pytest.raises(ValueError):
+        list(row_batches(table, 0))
+
+
+def test_rebuild_sends_constraints_first_then_nodes_then_relationships_in_batches(graph):
+    driver = RecordingDriver(deletes=[5000, 123])
+    store = Neo4jGraphStore(driver, database="hm", batch_size=4)
+    store.rebuild(graph)
+    queries = [c.query for c in driver.calls]
+    constraints = cypher_files.statements("neo4j", "constraints")
+    assert queries[: len(constraints)] == constraints
+    assert len(constraints) == len(GRAPH_NODES) + len(AGE_NODES)
+    assert all(c.database == "hm" for c in driver.calls)
+    assert all(c.routing == neo4j.RoutingControl.WRITE for c in driver.calls)
+    # the graph is cleared in batches until a batch deletes nothing, before anything is loaded
+    deletes = [i for i, q in enumerate(queries) if "deleted" in q]
+    loads = [i for i, q in enumerate(queries) if _load_name(q)]
+    assert len(deletes) == 4 and max(deletes) < min(loads)  # relationships: 5000, 123, 0; nodes: 0
+    assert driver.calls[deletes[0]].params == {"batch_size": 4}
+    # every table arrives whole, in model order, in batches of at most 4 rows, as parameters
+    sent: dict[str, list[dict]] = {}
+    order: list[str] = []
+    for call in driver.calls:
+        name = _load_name(call.query)
+        if name:
+            assert set(call.params) == {"rows"} and 1 <= len(call.params["rows"]) <= 4
+            sent.setdefault(name, []).extend(call.params["rows"])
+            if name not in order:
+                order.append(name)
+    assert order == [n.label for n in GRAPH_NODES] + [r.name for r in GRAPH_RELS]
+    for name, table in {**graph.nodes, **graph.rels}.items():
+        assert sent[name] == table.to_pylist(), name
+    batches = sum(1 for c in driver.calls if _load_name(c.query) == "PURCHASED")
+    assert batches == math.ceil(20 / 4)
+    # a repeat purchase is sent as its own row, and the statement CREATEs (never MERGEs) purchases
+    assert "CREATE (s)-[:PURCHASED" in cypher_files.statement("neo4j", "load/PURCHASED")
+    # the load is marked loading before and complete after
+    statuses = [c.params for c in driver.calls if c.params and "status" in c.params]
+    assert statuses[0] == {"part": "graph", "status": "loading"} and statuses[-1] == {"part": "graph",
+                                                                                      "status": "complete"}
+
+
+def test_age_groups_are_replaced_not_added(graph):
+    driver = RecordingDriver(deletes=[7])
+    Neo4jGraphStore(driver, batch_size=10_000).replace_age_groups(age_group_tables(graph.nodes["Customer"]))
+    names = [_load_name(c.query) or c.query.split("\n")[0] for c in driver.calls]
+    first_load = names.index("AgeGroup")
+    assert any("IS_AGE_GROUP" in n and "DELETE" in n for n in [c.query for c in driver.calls[:first_load]])
+    rows = [r for c in driver.calls if _load_name(c.query) == "IS_AGE_GROUP" for r in c.params["rows"]]
+    assert len(rows) == 7
+
+
+def test_transient_errors_are_retried_with_backoff_others_are_not():
+    sleeps: list[float] = []
+    driver = RecordingDriver(failures=[ServiceUnavailable("down"), ServiceUnavailable("down")])
+    store = Neo4jGraphStore(driver, max_retries=3, retry_backoff_s=0.5, sleep=sleeps.append)
+    store.node_counts()
+    assert len(driver.calls) == 3 and sleeps == [0.5, 1.0]
+    assert driver.calls[0].routing == neo4j.RoutingControl.READ
+
+    driver = RecordingDriver(failures=[ServiceUnavailable("down")] * 3)
+    with pytest.raises(ServiceUnavailable):
+        Neo4jGraphStore(driver, max_retries=2, sleep=lambda s: None).node_counts()
+    assert len(driver.calls) == 3
+
+    driver = RecordingDriver(failures=[ClientError("bad query")])
+    with pytest.raises(ClientError):
+        Neo4jGraphStore(driver, max_retries=5, sleep=lambda s: None).node_counts()
+    assert len(driver.calls) == 1
+
+
+def test_an_interrupted_load_is_reported_incomplete():
+    store = Neo4jGraphStore(RecordingDriver(status=[{"part": "age_groups", "status": "complete"},
+                                                    {"part": "graph", "status": "loading"}]))
+    with pytest.raises(IncompleteGraph, match="re-materialize"):
+        store.ensure_complete(GRAPH_PART)
+    store.ensure_complete("age_groups")
+
+
+def test_password_is_not_in_repr_errors_or_logs(caplog):
+    resource = GraphStoreResource(backend="neo4j", neo4j_uri="bolt://127.0.0.1:9", neo4j_password=SECRET)
+    assert SECRET not in repr(resource) and SECRET not in str(resource)
+    caplog.set_level(logging.DEBUG)
+    store = Neo4jGraphStore.connect("bolt://127.0.0.1:9", "neo4j", SECRET, max_retries=0,
+                                    driver_options={"max_transaction_retry_time": 0, "connection_timeout": 2})
+    assert SECRET not in repr(store) and SECRET not in repr(vars(store))
+    with pytest.raises(ServiceUnavailable) as raised:  # nothing listens on the loopback discard port
+        store.node_counts()
+    store.close()
+    assert SECRET not in str(raised.value) and SECRET not in repr(raised.value)
+    assert SECRET not in caplog.text
+
+
+def test_backend_is_one_setting(tmp_path, monkeypatch):
+    assert graph_store_from_env({}).backend == "embedded"
+    assert graph_store_from_env({"HM_GRAPH_ENGINE": "ladybug"}).embedded_engine == "ladybug"
+    with pytest.raises(ValueError, match="HM_GRAPH_BACKEND"):
+        graph_store_from_env({"HM_GRAPH_BACKEND": "postgres"})
+    store = GraphStoreResource().open(DataLayout.from_env(tmp_path))
+    assert isinstance(store, EmbeddedGraphStore) and store.db_dir == tmp_path.resolve() / "graph" / "kuzu"
+    with pytest.raises(ValueError, match="NEO4J_URI"):
+        GraphStoreResource(backend="neo4j").open(DataLayout.from_env(tmp_path))
+
+    # neo4j: credentials are EnvVars, resolved when Dagster builds the resource
+    for key, value in {"NEO4J_URI": "bolt://127.0.0.1:9", "NEO4J_USER": "reader", "NEO4J_PASSWORD": SECRET,
+                       "NEO4J_DATABASE": "hm"}.items():
+        monkeypatch.setenv(key, value)
+    configured = graph_store_from_env({"HM_GRAPH_BACKEND": "neo4j", "NEO4J_DATABASE": "hm"})
+    assert SECRET not in repr(configured)
+    built = dg.build_resources({"graph_store": configured})
+    with built as resources:
+        live = resources.graph_store
+        assert (live.backend, live.neo4j_uri, live.neo4j_user, live.neo4j_database) == (
+            "neo4j", "bolt://127.0.0.1:9", "reader", "hm")
+        assert live.neo4j_password == SECRET and SECRET not in repr(live)
