@@ -1,0 +1,230 @@
+"""Dagster wiring of the image stage: per-folder embeddings, the folder sensor and the SIMILAR top-k table."""
+
+
+import json
+import time
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pydantic import Field
+
+from hm_pipeline.defs.resources import DataRootResource
+from hm_pipeline.images import knn, similarity_stats, tables
+from hm_pipeline.images.embed import embed_images, load_model
+from hm_pipeline.images.scan import Skipped, fingerprint_tree, plan_folder_changes, scan_folder
+from hm_pipeline.layout import DataLayout
+
+image_folders = dg.DynamicPartitionsDefinition(name="image_folders")
+
+MAX_SKIPPED_ROWS = 200
+SIMILAR_POOL = "hm_similar_products"  # one similar_products at a time: the last run then sees every folder
+
+
+def similar_dir(layout: DataLayout) -> Path:
+    """Folder holding similar.parquet and the embedding state it was computed from."""
+    return layout.embeddings_dir.parent / "similar"
+
+
+def embeddings_file(layout: DataLayout, folder: str) -> Path:
+    return layout.embeddings_dir / f"{folder}.parquet"
+
+
+def _known_article_ids(layout: DataLayout) -> set[str]:
+    path = layout.ingest_table("articles")
+    if not path.exists():
+        raise dg.Failure(f"{path} does not exist: materialize the `articles` asset before `image_embeddings`")
+    return set(pq.read_table(path, columns=["article_id"]).column("article_id").to_pylist())
+
+
+def _skipped_markdown(skipped: list[Skipped]) -> str:
+    if not skipped:
+        return "none"
+    rows = [f"| {s.name} | {s.reason} |" for s in skipped[:MAX_SKIPPED_ROWS]]
+    more = [f"| … | {len(skipped) - MAX_SKIPPED_ROWS} more |"] if len(skipped) > MAX_SKIPPED_ROWS else []
+    return "\n".join(["| file | reason |", "|---|---|", *rows, *more])
+
+
+class ImageEmbeddingConfig(dg.Config):
+    weights: str = Field(
+        "imagenet",
+        description="imagenet (default, Keras cache) | random (seeded, offline demos/tests) | "
+        "imagenet-or-random (offline demo: falls back to random with a loud warning)",
+    )
+    batch_size: int = Field(8, description="images per model call (8 beat 32 on 2 CPU cores, bench_images.py)")
+    image_size: int = Field(224, description="square input size (ResNet50V2 was trained at 224)")
+    seed: int = Field(0, description="seed of the random weights")
+
+
+@dg.asset(
+    partitions_def=image_folders,
+    group_name="images",
+    deps=["articles"],
+    kinds={"tensorflow", "parquet"},
+)
+def image_embeddings(
+    context: dg.AssetExecutionContext, config: ImageEmbeddingConfig, data_root: DataRootResource
+) -> dg.MaterializeResult:
+    """ResNet50V2 2048-d embeddings of the photos in `images/<partition>/` (one row per usable image).
+
+    Bad files (non-JPEG, corrupt, misnamed, misplaced, unknown article) are skipped and listed, never fatal.
+    """
+    layout = data_root.layout()
+    folder = context.partition_key
+    folder_path = layout.images_dir / folder
+    if not folder_path.is_dir():
+        raise dg.Failure(f"image folder {folder_path} does not exist (partition {folder!r})")
+    scan = scan_folder(folder_path, _known_article_ids(layout))
+    model = load_model(config.weights, config.image_size, config.seed)  # type: ignore[arg-type]  # validated
+    for message in model.warnings:
+        context.log.warning(message)
+    if model.is_random:
+        context.log.warning(f"image_embeddings {folder}: RANDOM weights ({model.weights_used}), not ImageNet")
+    result = embed_images(scan.article_ids, scan.paths, model, config.batch_size)
+    tables.write_parquet_atomic(
+        tables.embeddings_table(result.article_ids, result.embeddings), embeddings_file(layout, folder)
+    )
+    skipped = scan.skipped + result.skipped
+    metadata: dict[str, dg.RawMetadataValue] = {
+        "images_embedded": len(result.article_ids),
+        "images_skipped": len(skipped),
+        "skipped": dg.MetadataValue.md(_skipped_markdown(skipped)),
+        "images_per_second": round(result.images_per_second, 2),
+        "weights": model.weights_used,
+        "image_size": config.image_size,
+        "path": dg.MetadataValue.path(str(embeddings_file(layout, folder))),
+    }
+    if model.is_random:
+        metadata["WARNING"] = dg.MetadataValue.text(
+            " ".join(model.warnings) or "RANDOM weights: embeddings are not visually meaningful (weights='random')"
+        )
+    return dg.MaterializeResult(metadata=metadata)
+
+
+class SimilarProductsConfig(dg.Config):
+    k: int = knn.DEFAULT_K
+    block_size: int = knn.DEFAULT_BLOCK
+    full_rebuild: bool = False
+
+
+def _group_shares(layout: DataLayout, ids: np.ndarray, src: np.ndarray, dst: np.ndarray) -> dict[str, float]:
+    path = layout.ingest_table("articles")
+    if not path.exists() or len(ids) == 0:
+        return {}
+    articles = pq.read_table(path, columns=["article_id", "product_type_no", "colour_group_code"])
+    article_ids = np.asarray(articles.column("article_id").to_pylist(), dtype=object)
+    order = np.argsort(article_ids)
+    pos = order[np.searchsorted(article_ids, ids, sorter=order)]
+    out: dict[str, float] = {}
+    for column in ("product_type_no", "colour_group_code"):
+        values = articles.column(column).fill_null(-1).to_numpy()[pos]
+        observed, expected = similarity_stats.same_group_share(values[src], values[dst], values)
+        out[f"same_{column}_share"] = round(observed, 4)
+        out[f"same_{column}_share_at_random"] = round(expected, 4)
+    return out
+
+
+@dg.asset(group_name="images", deps=[image_embeddings, "articles"], kinds={"numpy", "parquet"}, pool=SIMILAR_POOL)
+def similar_products(
+    context: dg.AssetExecutionContext, config: SimilarProductsConfig, data_root: DataRootResource
+) -> dg.MaterializeResult:
+    """Exact top-k cosine neighbours over every image embedding (the SIMILAR relationships), updated incrementally.
+
+    Only new/changed embeddings are compared with all; the result equals a full rebuild (see `knn.topk_update`).
+    """
+    start = time.perf_counter()
+    layout = data_root.layout()
+    partitions = sorted(context.instance.get_dynamic_partitions(image_folders.name))
+    files = [embeddings_file(layout, p) for p in partitions]
+    missing = [p for p, f in zip(partitions, files) if not f.exists()]
+    if missing:
+        context.log.warning(f"image folders without embeddings yet (left out): {missing}")
+    ids, x = tables.read_embeddings([f for f in files if f.exists()])
+    hashes = knn.row_hashes(x)
+    previous = None if config.full_rebuild else tables.read_similar_dir(similar_dir(layout))
+    if previous is not None and _list_length(previous[0]) != min(config.k, previous[1].num_rows - 1):
+        previous = None  # computed with another k: the old lists cannot be merged
+    if previous is None:
+        result = knn.topk_full(x, config.k, config.block_size)
+        stats = knn.UpdateStats("full", len(ids), 0, 0, len(ids), 0)
+    else:
+        prev_similar, prev_state = previous
+        added, changed, removed = knn.diff_rows(
+            np.asarray(prev_state.column("article_id").to_pylist(), dtype=object),
+            np.asarray(prev_state.column("embedding_hash").to_pylist(), dtype=object),
+            ids,
+            hashes,
+        )
+        result, stats = knn.topk_update(
+            x,
+            ids,
+            prev_similar.column("src").combine_chunks(),
+            prev_similar.column("dst").combine_chunks(),
+            prev_similar.column("score").to_numpy(),
+            added,
+            changed,
+            removed,
+            config.k,
+            config.block_size,
+        )
+    similar = tables.similar_table(ids, result.src, result.dst, result.score, result.rank)
+    tables.write_similar_dir(similar_dir(layout), similar, tables.state_table(ids, hashes))
+    metadata: dict[str, dg.RawMetadataValue] = {
+        "products": len(ids),
+        "relationships": similar.num_rows,
+        "mode": stats.mode,
+        "added": stats.added,
+        "changed": stats.changed,
+        "removed": stats.removed,
+        "lists_recomputed": stats.lists_recomputed,
+        "lists_merged": stats.lists_merged,
+        "partitions_used": len(partitions) - len(missing),
+        "partitions_missing": dg.MetadataValue.json(missing),
+        "score": dg.MetadataValue.json(similarity_stats.score_quantiles(result.score)),
+        "seconds": round(time.perf_counter() - start, 3),
+        "path": dg.MetadataValue.path(str(similar_dir(layout) / tables.SIMILAR_FILE)),
+        **_group_shares(layout, ids, result.src, result.dst),
+    }
+    return dg.MaterializeResult(metadata=metadata)
+
+
+def _list_length(similar: pa.Table) -> int:
+    """Longest list (max rank) in a SIMILAR table; 0 when empty."""
+    return int(pc.max(similar.column("rank")).as_py() or 0) if similar.num_rows else 0
+
+
+image_backfill_job = dg.define_asset_job(
+    "image_backfill_job",
+    selection=[image_embeddings, similar_products],
+    description="Embed image folders (one partition per run) and refresh the SIMILAR table incrementally.",
+)
+
+
+@dg.sensor(job=image_backfill_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+def image_folder_sensor(context: dg.SensorEvaluationContext, data_root: DataRootResource) -> dg.SensorResult:
+    """Watch `input/images/`: a new `0XX` folder becomes a partition and is embedded; a folder whose files changed
+    (added, removed or rewritten) is re-embedded; a vanished folder's partition is deleted.
+
+    Cursor: JSON {folder: fingerprint} (names + sizes + mtimes). Runs are keyed by fingerprint, so the same folder
+    contents are never embedded twice even if the cursor is lost.
+    """
+    current = fingerprint_tree(data_root.layout().images_dir)
+    previous = json.loads(context.cursor) if context.cursor else {}
+    changes = plan_folder_changes(current, previous, context.instance.get_dynamic_partitions(image_folders.name))
+    requests: list[dg.DynamicPartitionsRequest] = []
+    if changes.add:
+        requests.append(image_folders.build_add_request(changes.add))
+    if changes.delete:
+        requests.append(image_folders.build_delete_request(changes.delete))
+    runs = [dg.RunRequest(partition_key=f, run_key=f"{f}:{current[f]}") for f in changes.run]
+    return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=requests, cursor=json.dumps(current))
+
+
+defs = dg.Definitions(
+    assets=[image_embeddings, similar_products],
+    sensors=[image_folder_sensor],
+    jobs=[image_backfill_job],
+)

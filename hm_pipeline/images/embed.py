@@ -1,0 +1,217 @@
+"""ResNet50V2 image embeddings (the seed's `avg_pool` layer, 2048-d), batched through a tf.data pipeline.
+
+TensorFlow is imported only inside the functions that need it (`import tensorflow` costs seconds): importing this
+module is free.
+
+The model is `ResNet50V2(include_top=False, pooling="avg")`. With `include_top=True` Keras builds the same backbone
+followed by `GlobalAveragePooling2D(name="avg_pool")` and the `predictions` Dense layer; with `include_top=False,
+pooling="avg"` it builds the same backbone followed by the same pooling layer, so the output equals the seed's
+`get_layer('avg_pool').output` (checked with shared random weights in `test_images_embed.py`). The `notop` weights
+file is the one Keras itself loads for that model.
+
+Preprocessing follows the seed (RGB, squashed to `image_size`², `resnet_v2.preprocess_input`), except that the
+resize is bilinear with antialiasing (the seed's `load_img` default is nearest-neighbour, which aliases).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from hm_pipeline.images.scan import Skipped
+
+EMBEDDING_DIM = 2048
+WEIGHTS_FILE = "resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5"
+WEIGHTS_URL = f"https://storage.googleapis.com/tensorflow/keras-applications/resnet/{WEIGHTS_FILE}"
+WEIGHTS_MD5 = "fac2f116257151a9d068a22e544a4917"  # keras.applications.resnet.WEIGHTS_HASHES["resnet50v2"][1]
+
+WeightsMode = Literal["imagenet", "random", "imagenet-or-random"]
+WEIGHTS_MODES: tuple[str, ...] = ("imagenet", "random", "imagenet-or-random")
+
+
+class WeightsUnavailable(RuntimeError):
+    """The ImageNet weights are neither in the Keras cache nor downloadable."""
+
+
+@dataclass(frozen=True)
+class EmbeddingModel:
+    """A ready ResNet50V2 feature extractor and how its weights were obtained."""
+
+    model: Any
+    image_size: int
+    weights_used: str  # "imagenet" or "random(seed=N)"
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def is_random(self) -> bool:
+        return self.weights_used.startswith("random")
+
+
+@dataclass
+class EmbeddingResult:
+    """Embeddings of the images that decoded (rows aligned with `article_ids`) and the images that did not."""
+
+    article_ids: list[str]
+    embeddings: np.ndarray  # float32 [n, 2048]
+    skipped: list[Skipped] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def images_per_second(self) -> float:
+        return len(self.article_ids) / self.seconds if self.seconds > 0 else 0.0
+
+
+def keras_cache_dir() -> Path:
+    """Where Keras keeps downloads: `$KERAS_HOME`, else `~/.keras` (weights go to its `models/` subfolder)."""
+    return Path(os.environ.get("KERAS_HOME") or Path.home() / ".keras")
+
+
+def configure_tf_threads(threads: int | None = None) -> None:
+    """Size TensorFlow's thread pools to the machine (default: all cores for ops, 2 for independent ops).
+
+    Must run before TensorFlow executes anything; later calls are ignored (the pools are fixed by then).
+    """
+    import tensorflow as tf
+
+    threads = threads or os.cpu_count() or 1
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(min(2, threads))
+    except RuntimeError:
+        pass  # runtime already initialised in this process
+
+
+def fetch_imagenet_weights(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """Path of the ResNet50V2 `notop` ImageNet weights, downloaded into the Keras cache on first use.
+
+    Raises `WeightsUnavailable` naming the file and where to put it when it is not cached and cannot be downloaded.
+    """
+    import keras
+
+    cache = Path(cache_dir) if cache_dir else keras_cache_dir()
+    target = cache / "models" / WEIGHTS_FILE
+    try:
+        return Path(
+            keras.utils.get_file(
+                WEIGHTS_FILE, WEIGHTS_URL, cache_subdir="models", cache_dir=str(cache), file_hash=WEIGHTS_MD5
+            )
+        )
+    except Exception as exc:
+        raise WeightsUnavailable(
+            f"ImageNet weights for ResNet50V2 are not available: {WEIGHTS_FILE} is not in the Keras cache and could "
+            f"not be downloaded ({exc}). Copy {WEIGHTS_URL} (md5 {WEIGHTS_MD5}) to {target} "
+            f"(the Keras cache is $KERAS_HOME or ~/.keras), or set weights='random' for an offline demo."
+        ) from exc
+
+
+def _build(image_size: int, weights_path: Path | None, seed: int) -> Any:
+    import tensorflow as tf
+
+    configure_tf_threads()
+    tf.keras.utils.set_random_seed(seed)
+    model = tf.keras.applications.ResNet50V2(
+        include_top=False, weights=None, pooling="avg", input_shape=(image_size, image_size, 3)
+    )
+    if weights_path is not None:
+        model.load_weights(str(weights_path))
+    return model
+
+
+@lru_cache(maxsize=4)
+def load_model(
+    weights: WeightsMode = "imagenet", image_size: int = 224, seed: int = 0, cache_dir: str | None = None
+) -> EmbeddingModel:
+    """The feature extractor for `weights`, built once per process and argument set.
+
+    - "imagenet": ImageNet weights from the Keras cache (downloaded once); `WeightsUnavailable` if impossible.
+    - "random": seeded random weights, for tests and offline demos (embeddings carry no visual meaning).
+    - "imagenet-or-random": ImageNet if available, else random with a warning in `EmbeddingModel.warnings`
+      (also emitted as a Python warning), which callers must surface in logs and metadata.
+    """
+    if weights not in WEIGHTS_MODES:
+        raise ValueError(f"weights must be one of {WEIGHTS_MODES}, got {weights!r}")
+    if image_size < 32:
+        raise ValueError(f"image_size must be >= 32 for ResNet50V2, got {image_size}")
+    random_name = f"random(seed={seed})"
+    if weights == "random":
+        return EmbeddingModel(_build(image_size, None, seed), image_size, random_name)
+    try:
+        path = fetch_imagenet_weights(cache_dir)
+    except WeightsUnavailable as exc:
+        if weights == "imagenet":
+            raise
+        message = (
+            f"FALLING BACK TO RANDOM WEIGHTS (seed={seed}): embeddings and SIMILAR relationships are NOT visually "
+            f"meaningful. {exc}"
+        )
+        warnings.warn(message, RuntimeWarning, stacklevel=2)
+        return EmbeddingModel(_build(image_size, None, seed), image_size, random_name, (message,))
+    return EmbeddingModel(_build(image_size, path, seed), image_size, "imagenet")
+
+
+def _decode_failure_reason(path: str) -> str:
+    """A specific reason for a file TensorFlow could not decode (asked of Pillow, only for the failures)."""
+    from PIL import Image
+
+    try:
+        with Image.open(path) as img:
+            img.load()
+    except Exception as exc:  # noqa: BLE001 - any decoder error is the reason we report
+        return f"corrupt JPEG: {exc}"
+    return "corrupt JPEG: TensorFlow could not decode it"
+
+
+def image_dataset(paths: Sequence[str], image_size: int, batch_size: int) -> Any:
+    """tf.data pipeline: (row index, preprocessed image) batches; undecodable files are dropped (their index absent).
+
+    Reads and decodes in parallel (JPEG with the accurate integer DCT, as Pillow), resizes to `image_size`²,
+    applies `resnet_v2.preprocess_input`, batches and prefetches so decoding overlaps the model.
+    """
+    import tensorflow as tf
+
+    preprocess = tf.keras.applications.resnet_v2.preprocess_input
+
+    def decode(index: Any, path: Any) -> tuple[Any, Any]:
+        image = tf.io.decode_jpeg(tf.io.read_file(path), channels=3, dct_method="INTEGER_ACCURATE")
+        image = tf.image.resize(image, (image_size, image_size), method="bilinear", antialias=True)
+        return index, preprocess(image)
+
+    indices = np.arange(len(paths), dtype=np.int64)
+    ds = tf.data.Dataset.from_tensor_slices((indices, np.asarray(paths, dtype=str)))
+    ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.ignore_errors(log_warning=False)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def embed_images(
+    article_ids: Sequence[str], paths: Sequence[str], model: EmbeddingModel, batch_size: int = 8
+) -> EmbeddingResult:
+    """Embed the images at `paths` in batches of `batch_size` (one model call per batch, never per image).
+
+    Files that fail to decode are skipped with a reason; the others keep their input order.
+    """
+    if len(article_ids) != len(paths):
+        raise ValueError(f"{len(article_ids)} article ids for {len(paths)} paths")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    start = time.perf_counter()
+    kept: list[np.ndarray] = []
+    chunks: list[np.ndarray] = []
+    if len(paths):
+        for index, images in image_dataset(paths, model.image_size, batch_size):
+            kept.append(index.numpy())
+            chunks.append(np.asarray(model.model.predict_on_batch(images), dtype=np.float32))
+    seconds = time.perf_counter() - start
+    rows = np.concatenate(kept) if kept else np.empty(0, dtype=np.int64)
+    embeddings = np.concatenate(chunks) if chunks else np.empty((0, EMBEDDING_DIM), dtype=np.float32)
+    failed = np.setdiff1d(np.arange(len(paths)), rows)
+    skipped = [Skipped(Path(paths[i]).name, _decode_failure_reason(paths[i])) for i in failed]
+    return EmbeddingResult([article_ids[i] for i in rows], embeddings, skipped, seconds)
