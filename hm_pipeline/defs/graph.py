@@ -27,6 +27,8 @@ from hm_pipeline.graph.tables import graph_tables_from_layout
 from hm_pipeline.layout import DataLayout
 
 GROUP = "graph"
+#: The embedded store is single-writer: steps that write the graph share this pool (limit 1 in dagster.yaml).
+GRAPH_WRITER_POOL = "graph_writer"
 KINDS = {"cypher", "kuzu", "neo4j"}
 
 
@@ -103,6 +105,7 @@ def _graph_metadata(store: GraphStore) -> dict[str, dg.RawMetadataValue]:
     group_name=GROUP,
     deps=["articles", "customers", "transactions"],
     kinds=KINDS,
+    pool=GRAPH_WRITER_POOL,
     description="Products with their taxonomy, customers and every purchase, loaded into the graph store "
     "(a full rebuild; the embedded database is swapped in only once complete).",
 )
@@ -130,6 +133,7 @@ def product_graph(data_root: DataRootResource, graph_store: GraphStoreResource) 
     group_name=GROUP,
     deps=[product_graph],
     kinds=KINDS,
+    pool=GRAPH_WRITER_POOL,
     description="AgeGroup nodes (16-25, 26-35, 36-45, 46-55, 56-65, 66+, unknown) and one IS_AGE_GROUP edge per "
     "customer.",
 )
