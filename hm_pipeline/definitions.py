@@ -1,8 +1,12 @@
 """The one `Definitions` of hm-pipeline: every domain's assets, checks and automation, merged."""
 
+import os
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads OpenBLAS: implicit's ALS is faster so
+
 import dagster as dg
 
-from hm_pipeline.defs import graph, images, ingest
+from hm_pipeline.defs import graph, images, ingest, training
 from hm_pipeline.defs.resources import DataRootResource
 
 #: Image embeddings are partitioned by image folder: the sensor and backfills materialize them, not full_refresh.
@@ -23,6 +27,7 @@ defs = dg.Definitions.merge(
     ingest.defs,
     graph.defs,
     images.defs,
+    training.defs,
     dg.Definitions(jobs=[ingest_job, embed_images_job, full_refresh_job],
                    resources={"data_root": DataRootResource()}),
 )
