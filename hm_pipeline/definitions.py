@@ -23,11 +23,20 @@ full_refresh_job = dg.define_asset_job(
     "already materialized (new image folders arrive through the image sensor / backfills).",
 )
 
+weekly_full_refresh = dg.ScheduleDefinition(
+    name="weekly_full_refresh",
+    job=full_refresh_job,
+    cron_schedule=os.environ.get("HM_REFRESH_CRON", "0 3 * * 1"),  # Monday 03:00 by default
+    execution_timezone=os.environ.get("HM_REFRESH_TIMEZONE", "UTC"),
+    default_status=dg.DefaultScheduleStatus.STOPPED,  # turned on deliberately, in the UI or `dagster schedule start`
+    description="Re-run the whole pipeline weekly on the latest files (cron from HM_REFRESH_CRON).",
+)
+
 defs = dg.Definitions.merge(
     ingest.defs,
     graph.defs,
     images.defs,
     training.defs,
-    dg.Definitions(jobs=[ingest_job, embed_images_job, full_refresh_job],
+    dg.Definitions(jobs=[ingest_job, embed_images_job, full_refresh_job], schedules=[weekly_full_refresh],
                    resources={"data_root": DataRootResource()}),
 )

@@ -51,11 +51,3 @@ def test_missing_input_names_path_and_remedy(tmp_path):
     error = result.get_step_failure_events()[0].step_failure_data.error.cause
     assert error.cls_name == "MissingInput"
     assert "articles.csv not found at" in error.message and "hm-pipeline generate" in error.message
-
-
-def test_definitions_load():
-    from hm_pipeline.definitions import defs
-
-    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert {"articles", "customers", "transactions"} <= keys
-    assert defs.resolve_job_def("full_refresh") is not None

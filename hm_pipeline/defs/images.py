@@ -203,7 +203,7 @@ image_backfill_job = dg.define_asset_job(
 )
 
 
-@dg.sensor(job=image_backfill_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED)
+@dg.sensor(job=image_backfill_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
 def image_folder_sensor(context: dg.SensorEvaluationContext, data_root: DataRootResource) -> dg.SensorResult:
     """Watch `input/images/`: a new `0XX` folder becomes a partition and is embedded; a folder whose files changed
     (added, removed or rewritten) is re-embedded; a vanished folder's partition is deleted.
