@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import shutil
 import subprocess
@@ -36,18 +37,22 @@ def main() -> None:
     args = ap.parse_args()
     code = CHILD.format(repo=str(REPO), scale=args.scale, out=args.out, seed=args.seed, workers=args.workers,
                         images=not args.no_images)
+    print("load average before: " + " ".join(f"{x:.2f}" for x in os.getloadavg()), flush=True)
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr)
         raise SystemExit(proc.returncode)
-    peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the run and its image workers
+    peak_gb = usage.ru_maxrss / 1024**2
+    cpu = usage.ru_utime + usage.ru_stime
     text = "\n".join(line for line in proc.stdout.splitlines() if not line.startswith("JSON"))
     print(text)
     du = subprocess.run(["du", "-sh", args.out], capture_output=True, text=True).stdout.split()[0]
-    print(f"\nscale={args.scale} wall_seconds={wall:.1f} peak_rss_gb={peak_gb:.2f} (largest single process) "
-          f"output_size={du}")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"\nscale={args.scale} wall_seconds={wall:.1f} cpu_seconds_all_processes={cpu:.1f} "
+          f"peak_rss_gb={peak_gb:.2f} (largest single process) output_size={du} load_average_after={load}")
     if not args.keep:
         shutil.rmtree(args.out, ignore_errors=True)
 

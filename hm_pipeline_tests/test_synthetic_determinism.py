@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from hm_pipeline.data.synthetic.generate import generate
+from hm_pipeline.data.synthetic.generate import generate, sample_data
+from hm_pipeline.data.synthetic.report import build_report
 
 from .synthetic_fixtures import TINY_SEED, tiny_data  # noqa: F401
 
@@ -35,3 +36,15 @@ def test_rerun_overwrites_in_place(tmp_path):
     before = _digest(tmp_path)
     second = generate("tiny", tmp_path, seed=3, images=False)
     assert _digest(tmp_path) == before and first.counts == second.counts
+
+
+def test_sample_data_is_what_generate_writes(tiny_data):
+    """The in-memory data the statistics tests use is the data `generate` writes for the same seed."""
+    out, report = tiny_data
+    d = sample_data("tiny", TINY_SEED)
+    again = build_report("tiny", TINY_SEED, str(out), d.cat, d.tax, d.cust, d.tx, report.counts["images"],
+                         report.counts["image_folders"])
+    assert again.stats == report.stats and again.counts == report.counts
+    lines = (out / "transactions_train.csv").read_text().splitlines()
+    assert len(lines) - 1 == len(d.tx)
+    assert float(lines[1].split(",")[3]) == d.tx.price[0]

@@ -16,6 +16,14 @@ _GROUP_PRICE_SEK = {"Garment Upper body": 230, "Garment Lower body": 290, "Garme
                     "Accessories": 110, "Underwear": 150, "Shoes": 380, "Swimwear": 160, "Socks & Tights": 70,
                     "Nightwear": 220, "Underwear/nightwear": 250, "Bags": 250}
 PRICE_DIVISOR = 5900.0
+#: Log-normal popularity spread per article and per product code, times a Pareto factor with this shape: the
+#: upper tail is heavy (a few blockbusters sell 10k-50k times) while the lower tail stays log-normal.
+POPULARITY_SIGMA = (0.8, 0.5)
+POPULARITY_PARETO = 2.1
+#: Product codes launch evenly from this many days before the window to this many days before its end.
+LAUNCH_SPAN = (120, 12)
+#: Share of articles launched after the window (in the catalogue, never sold: ~1% of real articles).
+UNSOLD_SHARE = 0.006
 _OUTER_TYPES = {"Coat", "Jacket", "Blazer", "Outdoor overall", "Boots"}
 _SUMMER_TYPES = {"Shorts", "Swimsuit", "Bikini top", "Swimwear bottom", "Swimwear set", "Swimwear top", "Sarong",
                  "Sandals", "Flip flop", "Heeled sandals", "Straw hat", "Sunglasses", "Vest top", "Dress", "Wedge"}
@@ -139,7 +147,7 @@ def build_catalog(scale: Scale, tax: Taxonomy, rng: np.random.Generator) -> Cata
     # life cycle: launch correlates with product code (older codes launched earlier); basics live long
     basic = rng.random(n_codes) < 0.15
     code_launch = np.where(basic, rng.uniform(-400, N_DAYS * 0.6, n_codes),
-                           np.linspace(-120, N_DAYS + 12, n_codes) + rng.normal(0, 45, n_codes))
+                           np.linspace(-LAUNCH_SPAN[0], N_DAYS - LAUNCH_SPAN[1], n_codes) + rng.normal(0, 45, n_codes))
     launch = (code_launch[code_pos] + np.where(rank > 0, rng.exponential(25, n), 0)).astype(np.int32)
     tau = np.where(basic[code_pos], rng.uniform(300, 900, n), rng.lognormal(np.log(80), 0.45, n)).astype(np.float32)
     rise = rng.uniform(5, 21, n).astype(np.float32)
@@ -159,9 +167,13 @@ def build_catalog(scale: Scale, tax: Taxonomy, rng: np.random.Generator) -> Cata
     move = (season > 0) & ~basic[code_pos] & (launch > 0)
     shift = np.where(season == 1, shift_ss, shift_aw)
     shift = np.where(shift > 182, shift - 365, shift)  # nearest season start, earlier or later
-    launch = np.where(move, launch + (shift * 0.5).astype(np.int32), launch).astype(np.int32)
+    launch = np.where(move, launch + (shift * 0.5).astype(np.int32), launch)
+    launch = np.minimum(launch, N_DAYS - 10)
+    launch[rng.random(n) < UNSOLD_SHARE] = N_DAYS + 30
+    launch = launch.astype(np.int32)
 
-    popularity = rng.lognormal(0.0, 0.8, n) * rng.lognormal(0.0, 0.5, n_codes)[code_pos]
+    popularity = rng.lognormal(0.0, POPULARITY_SIGMA[0], n) * rng.lognormal(0.0, POPULARITY_SIGMA[1], n_codes)[code_pos]
+    popularity *= 1.0 + rng.pareto(POPULARITY_PARETO, n)
     popularity *= np.where(basic[code_pos], 0.6, 1.0)
 
     group = tax.product_group_name[code_type]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pyarrow as pa
 
+from .csvio import ByteTable, byte_table, fixed_byte_table
 from .scales import N_DAYS, Scale
 from .taxonomy import INDEX_GROUPS, Taxonomy
 
@@ -50,26 +50,15 @@ CLUB_STATUS = ("ACTIVE", "PRE-CREATE", "LEFT CLUB")
 NEWS_FREQUENCY = ("NONE", "Regularly", "Monthly")
 
 
-def hex_ids(n: int, rng: np.random.Generator) -> np.ndarray:
-    """(n, 64) uint8 random lowercase hex strings (SHA-256-like)."""
+def hex_ids(n: int, rng: np.random.Generator, *, sort: bool = False) -> np.ndarray:
+    """(n, 64) uint8 random lowercase hex strings (SHA-256-like), optionally in ascending order."""
     raw = np.frombuffer(rng.bytes(32 * n), dtype=np.uint8).reshape(n, 32)
+    if sort:  # hex order = byte order: sort on the leading 8 bytes read as one big-endian integer
+        raw = raw[np.argsort(raw[:, :8].copy().view(">u8").ravel().astype(np.uint64), kind="stable")]
     out = np.empty((n, 64), dtype=np.uint8)
     out[:, 0::2] = _HEX[raw >> 4]
     out[:, 1::2] = _HEX[raw & 15]
     return out
-
-
-def hex_array(rows: np.ndarray) -> pa.StringArray:
-    """Arrow strings from fixed-width byte rows, without a Python loop."""
-    n, width = rows.shape
-    offsets = np.arange(0, (n + 1) * width, width, dtype=np.int32)
-    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(rows)))
-
-
-def sorted_hex_ids(n: int, rng: np.random.Generator) -> np.ndarray:
-    ids = hex_ids(n, rng)
-    key = ids[:, :16].copy().view("S16").ravel()
-    return ids[np.argsort(key, kind="stable")]
 
 
 def _ages(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -84,7 +73,7 @@ def _ages(n: int, rng: np.random.Generator) -> np.ndarray:
 def build_customers(scale: Scale, tax: Taxonomy, dept_weight: np.ndarray, rng: np.random.Generator) -> Customers:
     """`dept_weight` is the share of catalogue articles per department (0 for unused departments)."""
     n = scale.n_customers
-    ids = sorted_hex_ids(n, rng)
+    ids = hex_ids(n, rng, sort=True)
     age = _ages(n, rng)
     fn = rng.random(n) < 0.35
     active = fn & (rng.random(n) < 0.97)
@@ -134,24 +123,20 @@ def build_customers(scale: Scale, tax: Taxonomy, dept_weight: np.ndarray, rng: n
     return Customers(ids, age, fn, active, club, news, postal, pool, primary, fav, fav_master, p_online)
 
 
-def customer_table(cust: Customers) -> dict[str, pa.Array]:
-    """The 7 Kaggle customer columns as Arrow string arrays, formatted like the real file."""
-    one = pa.scalar("1.0")
-    null = pa.scalar(None, pa.string())
-    age_text = np.array([f"{a}.0" for a in range(100)], dtype=object)
-    age_idx = np.nan_to_num(cust.age, nan=0).astype(np.int64)
-    age = pa.array(age_text[age_idx], pa.string(), mask=np.isnan(cust.age))
-    club_text = np.array(CLUB_STATUS, dtype=object)
-    news_text = np.array(NEWS_FREQUENCY, dtype=object)
-    return {
-        "customer_id": hex_array(cust.id_bytes),
-        "FN": pa.array(np.where(cust.fn, "1.0", None).astype(object), pa.string()),
-        "Active": pa.array(np.where(cust.active, "1.0", None).astype(object), pa.string()),
-        "club_member_status": pa.array(club_text[np.maximum(cust.club, 0)], pa.string(), mask=cust.club < 0),
-        "fashion_news_frequency": pa.array(news_text[np.maximum(cust.news, 0)], pa.string(), mask=cust.news < 0),
-        "age": age,
-        "postal_code": hex_array(cust.postal_pool[cust.postal]),
-    }
+def customer_fields(cust: Customers) -> list[tuple[ByteTable, np.ndarray]]:
+    """customers.csv rows as (ByteTable, index) fields, formatted like the real file (blanks where it has them).
+
+    FN, Active, club status, news frequency and age take few distinct combinations: they are one field.
+    """
+    ages = [f"{a}.0" for a in range(100)] + [""]  # position 100 = blank
+    clubs, news = ("",) + CLUB_STATUS, ("",) + NEWS_FREQUENCY
+    middle = [",".join((fn, act, c, nw, a)) for fn in ("", "1.0") for act in ("", "1.0") for c in clubs
+              for nw in news for a in ages]
+    age_pos = np.where(np.isnan(cust.age), 100, np.nan_to_num(cust.age)).astype(np.int64)
+    code = (((cust.fn.astype(np.int64) * 2 + cust.active) * 4 + cust.club + 1) * 4 + cust.news + 1) * 101 + age_pos
+    return [(fixed_byte_table(cust.id_bytes, ","), np.arange(len(cust))),
+            (byte_table(middle, ","), code),
+            (fixed_byte_table(cust.postal_pool, "\n"), cust.postal)]
 
 
 def activity_windows(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:

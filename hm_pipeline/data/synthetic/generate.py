@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -13,15 +14,15 @@ from hm_pipeline.atomic import remove_stale_temps
 from hm_pipeline.data.schema import ARTICLES, CUSTOMERS, SAMPLE_SUBMISSION_COLUMNS, TRANSACTIONS
 
 from .catalog import Catalog, article_id_strings, article_table, build_catalog, weekly_weights
-from .csvio import quote_where_needed, write_csv
-from .customers import build_customers, customer_table
+from .csvio import ByteTable, byte_table, fixed_byte_table, quote_where_needed, write_csv, write_table_csv
+from .customers import Customers, build_customers, customer_fields
 from .images import folder_tasks, render_folder, start_pool
 from .report import GenerationReport, build_report
 from .scales import EPOCH_DAY, N_DAYS, SCALES, Scale
 from .taxonomy import Taxonomy, build_taxonomy
-from .transactions import Transactions, sample_transactions
+from .transactions import Transactions, sample_transactions, sek_to_price
 
-__all__ = ["generate", "SCALES", "GenerationReport"]
+__all__ = ["generate", "sample_data", "SyntheticData", "SCALES", "GenerationReport"]
 
 CHUNK_ROWS = 1_000_000
 _TEXT_COLUMNS = {"prod_name", "detail_desc", "product_type_name", "product_group_name", "graphical_appearance_name",
@@ -35,24 +36,35 @@ def _write_articles(path: Path, cat: Catalog, tax: Taxonomy) -> None:
     write_csv(path, ARTICLES.names, [arrays])
 
 
-def _write_customers(path: Path, cols: dict[str, pa.Array]) -> None:
-    n = len(cols["customer_id"])
-    write_csv(path, CUSTOMERS.names,
-              ([cols[name].slice(s, CHUNK_ROWS) for name in CUSTOMERS.names] for s in range(0, n, CHUNK_ROWS)))
+def _digits(numbers: np.ndarray, width: int) -> np.ndarray:
+    """(n, width) uint8 zero-padded decimal digits of non-negative integers (e.g. 10-digit article ids)."""
+    powers = 10 ** np.arange(width - 1, -1, -1, dtype=np.int64)
+    return (numbers.astype(np.int64)[:, None] // powers % 10 + ord("0")).astype(np.uint8)
 
 
-def _write_transactions(path: Path, tx: Transactions, customer_ids: pa.Array, article_ids: pa.Array) -> None:
-    dates = pc.cast(pa.array(np.arange(N_DAYS, dtype=np.int32) + EPOCH_DAY, pa.date32()), pa.string())
-    channels = pa.array(["0", "1", "2"])
+def _chunks(n: int):
+    return ((s, min(s + CHUNK_ROWS, n)) for s in range(0, n, CHUNK_ROWS))
+
+
+def _write_customers(path: Path, cust: Customers) -> None:
+    fields = customer_fields(cust)
+    write_table_csv(path, CUSTOMERS.names, ([(t, i[s:e]) for t, i in fields] for s, e in _chunks(len(cust))))
+
+
+def _write_transactions(path: Path, tx: Transactions, customer_ids: ByteTable, article_ids: ByteTable) -> None:
+    dates = byte_table(pc.cast(pa.array(np.arange(N_DAYS, dtype=np.int32) + EPOCH_DAY, pa.date32()), pa.string()),
+                       ",")
+    # price and channel together: few distinct (SEK tier, channel) pairs, prices formatted by Arrow's float cast
+    top = int(tx.price_sek.max()) + 1
+    prices = pc.cast(pa.array(sek_to_price(np.arange(top))), pa.string()).to_pylist()
+    tails = byte_table([f"{p},{c}" for p in prices for c in "012"], "\n")
 
     def chunks():
-        for s in range(0, len(tx), CHUNK_ROWS):
-            e = min(s + CHUNK_ROWS, len(tx))
-            yield [dates.take(pa.array(tx.day[s:e])), customer_ids.take(pa.array(tx.customer[s:e])),
-                   article_ids.take(pa.array(tx.article[s:e])), pa.array(tx.price[s:e]),
-                   channels.take(pa.array(tx.channel[s:e]))]
+        for s, e in _chunks(len(tx)):
+            yield [(dates, tx.day[s:e]), (customer_ids, tx.customer[s:e]), (article_ids, tx.article[s:e]),
+                   (tails, tx.price_sek[s:e].astype(np.int64) * 3 + tx.channel[s:e])]
 
-    write_csv(path, TRANSACTIONS.names, chunks())
+    write_table_csv(path, TRANSACTIONS.names, chunks())
 
 
 def _popular_last_week(tx: Transactions, n_articles: int, k: int = 12) -> np.ndarray:
@@ -61,12 +73,47 @@ def _popular_last_week(tx: Transactions, n_articles: int, k: int = 12) -> np.nda
     return np.argsort(-counts, kind="stable")[:k]
 
 
-def _write_submission(path: Path, customer_ids: pa.Array, prediction: str) -> None:
-    n = len(customer_ids)
-    write_csv(path, SAMPLE_SUBMISSION_COLUMNS,
-              ([customer_ids.slice(s, CHUNK_ROWS),
-                pa.array(np.full(min(CHUNK_ROWS, n - s), prediction, dtype=object), pa.string())]
-               for s in range(0, n, CHUNK_ROWS)))
+def _write_submission(path: Path, customer_ids: ByteTable, prediction: str) -> None:
+    n = len(customer_ids.cells)
+    pred = fixed_byte_table(np.frombuffer(prediction.encode(), dtype=np.uint8)[None, :], "\n")
+    write_table_csv(path, SAMPLE_SUBMISSION_COLUMNS,
+                    ([(customer_ids, np.arange(s, e)), (pred, np.zeros(e - s, dtype=np.int64))]
+                     for s, e in _chunks(n)))
+
+
+@dataclass
+class SyntheticData:
+    """The in-memory data set `generate` writes: taxonomy, catalogue, customers, transactions."""
+
+    tax: Taxonomy
+    cat: Catalog
+    cust: Customers
+    tx: Transactions
+
+
+def _scale(name: str) -> Scale:
+    if name not in SCALES:
+        raise ValueError(f"unknown scale {name!r}; choose one of {sorted(SCALES)}")
+    return SCALES[name]
+
+
+def _customers(cfg: Scale, tax: Taxonomy, cat: Catalog, rng: np.random.Generator) -> Customers:
+    dept_share = np.bincount(cat.dept, minlength=len(tax.dept_no)) / len(cat)
+    return build_customers(cfg, tax, dept_share, rng)
+
+
+def _transactions(cfg: Scale, tax: Taxonomy, cat: Catalog, cust: Customers, rng: np.random.Generator) -> Transactions:
+    return sample_transactions(cfg, cat, cust, weekly_weights(cat), tax.colour_master[cat.colour], rng)
+
+
+def sample_data(scale: str, seed: int = 42) -> SyntheticData:
+    """The arrays behind `generate(scale, ..., seed=seed)`, without writing files (same random draws, same order)."""
+    cfg = _scale(scale)
+    rng = np.random.default_rng(seed)
+    tax = build_taxonomy()
+    cat = build_catalog(cfg, tax, rng)
+    cust = _customers(cfg, tax, cat, rng)
+    return SyntheticData(tax, cat, cust, _transactions(cfg, tax, cat, cust, rng))
 
 
 def generate(scale: str, out_dir: Path, seed: int = 42, image_size: tuple[int, int] = (64, 96),
@@ -76,21 +123,20 @@ def generate(scale: str, out_dir: Path, seed: int = 42, image_size: tuple[int, i
     Deterministic: the same scale and seed give byte-identical files. Each file (and image folder) is written
     atomically. `image_size` is (width, height); `workers` processes render image folders in parallel.
     """
-    if scale not in SCALES:
-        raise ValueError(f"unknown scale {scale!r}; choose one of {sorted(SCALES)}")
-    cfg: Scale = SCALES[scale]
+    cfg = _scale(scale)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out)  # leftovers of a killed run
     remove_stale_temps(out / "images")
     timings: dict[str, float] = {}
-    t0 = time.perf_counter()
+    cpu: dict[str, float] = {}
+    t0, c0 = time.perf_counter(), time.process_time()
 
     def lap(name: str) -> None:
-        nonlocal t0
-        now = time.perf_counter()
-        timings[name] = round(now - t0, 2)
-        t0 = now
+        nonlocal t0, c0
+        now, cnow = time.perf_counter(), time.process_time()
+        timings[name], cpu[name] = round(now - t0, 2), round(cnow - c0, 2)
+        t0, c0 = now, cnow
 
     rng = np.random.default_rng(seed)
     tax = build_taxonomy()
@@ -112,21 +158,19 @@ def generate(scale: str, out_dir: Path, seed: int = 42, image_size: tuple[int, i
             pending = pool.map_async(render_folder, tasks, chunksize=1)
 
     try:
-        dept_share = np.bincount(cat.dept, minlength=len(tax.dept_no)) / len(cat)
-        cust = build_customers(cfg, tax, dept_share, rng)
-        cust_cols = customer_table(cust)
-        _write_customers(out / "customers.csv", cust_cols)
+        cust = _customers(cfg, tax, cat, rng)
+        _write_customers(out / "customers.csv", cust)
+        customer_ids = fixed_byte_table(cust.id_bytes, ",")
         lap("customers")
 
-        weights = weekly_weights(cat)
-        tx = sample_transactions(cfg, cat, cust, weights, tax.colour_master[cat.colour], rng)
-        del weights
+        tx = _transactions(cfg, tax, cat, cust, rng)
         lap("transactions_sample")
-        _write_transactions(out / "transactions_train.csv", tx, cust_cols["customer_id"], article_ids)
+        _write_transactions(out / "transactions_train.csv", tx, customer_ids,
+                            fixed_byte_table(_digits(cat.article_number, 10), ","))
         lap("transactions_write")
 
         top = article_ids.take(pa.array(_popular_last_week(tx, len(cat)))).to_pylist()
-        _write_submission(out / "sample_submission.csv", cust_cols["customer_id"], " ".join(top))
+        _write_submission(out / "sample_submission.csv", customer_ids, " ".join(top))
         lap("submission")
 
         if images:
@@ -141,6 +185,6 @@ def generate(scale: str, out_dir: Path, seed: int = 42, image_size: tuple[int, i
 
     report = build_report(scale, seed, str(out), cat, tax, cust, tx, n_images, len(tasks))
     lap("report")
-    report.seconds = timings
+    report.seconds, report.cpu_seconds = timings, cpu
     return report
 

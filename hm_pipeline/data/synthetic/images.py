@@ -6,6 +6,7 @@ directory and renamed into place, so a crash never leaves a half folder.
 
 from __future__ import annotations
 
+import functools
 import io
 import multiprocessing as mp
 from dataclasses import dataclass
@@ -22,8 +23,15 @@ SHAPES = ("top", "longsleeve", "outer", "trousers", "shorts", "dress", "skirt", 
 PATTERNS = ("solid", "stripe", "dot", "check", "melange", "print", "allover", "blocks", "denim", "mesh", "sparkle")
 
 
+@functools.lru_cache(maxsize=256)
 def silhouette(shape: str, w: int, h: int) -> np.ndarray:
-    """(h, w) bool mask of a product-type silhouette, drawn in unit coordinates."""
+    """(h, w) bool mask of a product-type silhouette, drawn in unit coordinates (cached: do not modify)."""
+    mask = _silhouette(shape, w, h)
+    mask.flags.writeable = False
+    return mask
+
+
+def _silhouette(shape: str, w: int, h: int) -> np.ndarray:
     y, x = np.mgrid[0:h, 0:w]
     u, v = (x + 0.5) / w, (y + 0.5) / h  # 0..1 across, 0..1 down
     cx = np.abs(u - 0.5)
@@ -66,8 +74,22 @@ def silhouette(shape: str, w: int, h: int) -> np.ndarray:
     return (cx < 0.3) & (v > 0.3) & (v < 0.7)  # box
 
 
+_RANDOM_PATTERNS = ("melange", "sparkle")
+
+
 def pattern(kind: str, w: int, h: int, rng: np.random.Generator) -> np.ndarray:
-    """(h, w) float32 brightness modulation in about [-1, 1] for a graphical appearance."""
+    """(h, w) float32 brightness modulation in about [-1, 1] for a graphical appearance (do not modify)."""
+    return _pattern(kind, w, h, rng) if kind in _RANDOM_PATTERNS else _fixed_pattern(kind, w, h)
+
+
+@functools.lru_cache(maxsize=256)
+def _fixed_pattern(kind: str, w: int, h: int) -> np.ndarray:
+    mod = _pattern(kind, w, h, None)
+    mod.flags.writeable = False
+    return mod
+
+
+def _pattern(kind: str, w: int, h: int, rng: np.random.Generator | None) -> np.ndarray:
     y, x = np.mgrid[0:h, 0:w].astype(np.float32)
     p = max(4.0, w / 8)
     if kind == "stripe":
@@ -101,7 +123,7 @@ def render(rgb: np.ndarray, shape: str, kind: str, size: tuple[int, int], rng: n
     mod = pattern(kind, w, h, rng)[..., None]
     # modulate towards white (positive) or black (negative) so patterns stay visible on any colour
     fill = np.where(mod >= 0, colour + mod * (255 - colour) * 0.6, colour * (1 + mod * 0.6))
-    img = np.where(mask, fill, BACKGROUND) + rng.normal(0, 4.0, (h, w, 3))
+    img = np.where(mask, fill, BACKGROUND) + rng.standard_normal((h, w, 3), dtype=np.float32) * 4.0
     return np.clip(img, 0, 255).astype(np.uint8)
 
 

@@ -19,7 +19,7 @@ COUNT_SD = 39.0
 MAX_PER_CUSTOMER = 1900
 BASKET_SPLIT = 0.3  # each extra item opens a new session with this probability
 EXPLORE = 0.4  # share of purchases outside the customer's favourite departments
-REPEAT = 0.02  # share of purchases that copy an earlier item of the same customer
+REPEAT = 0.055  # share of purchases that copy an earlier item of the same customer (real repeat share ~9%)
 FAVOURITE_SLOT_P = np.array([0.30, 0.22, 0.17, 0.13, 0.10, 0.08])
 _COVID = (544, 590)  # 2020-03-15 .. 2020-05-01: shops closed, online share up
 
@@ -31,12 +31,36 @@ class Transactions:
     day: np.ndarray  # int16 day number (0 = 2018-09-20)
     customer: np.ndarray  # int32 customer position
     article: np.ndarray  # int32 article position
-    price: np.ndarray  # float64
+    price_sek: np.ndarray  # int16 SEK price tier; the Kaggle price is (tier - 0.1) / PRICE_DIVISOR
     channel: np.ndarray  # int8 (1 store, 2 online)
     repeat: np.ndarray  # bool, copied from an earlier purchase of the same customer
 
     def __len__(self) -> int:
         return len(self.day)
+
+    @property
+    def price(self) -> np.ndarray:
+        return sek_to_price(self.price_sek)
+
+
+def sek_to_price(sek: np.ndarray) -> np.ndarray:
+    """Kaggle price (float64) of SEK tiers, as the real file writes them (e.g. 299.9 SEK -> 0.0508305084745762)."""
+    return (np.asarray(sek, dtype=np.float64) - 0.1) / PRICE_DIVISOR
+
+
+def stable_argsort(keys: np.ndarray) -> np.ndarray:
+    """`np.argsort(keys, kind="stable")` for non-negative integer keys, as one sort of packed (key, position) int64.
+
+    Sorting packed int64 values is several times faster than numpy's stable argsort on tens of millions of rows.
+    """
+    n = len(keys)
+    bits = max(1, (n - 1).bit_length())
+    if n == 0 or int(keys.max()).bit_length() + bits > 63:
+        return np.argsort(keys, kind="stable")
+    packed = (keys.astype(np.int64) << bits) | np.arange(n, dtype=np.int64)
+    packed.sort()
+    packed &= (1 << bits) - 1
+    return packed
 
 
 def customer_counts(n_active: int, n_transactions: int, rng: np.random.Generator) -> np.ndarray:
@@ -69,7 +93,7 @@ def _sessions(counts: np.ndarray, start: np.ndarray, end: np.ndarray, rng: np.ra
     lo, hi = cum[start[owner]], cum[end[owner] + 1]
     day = np.searchsorted(cum, lo + rng.random(len(owner)) * (hi - lo), side="right") - 1
     day = np.clip(day, start[owner], end[owner]).astype(np.int16)
-    order = np.argsort(owner.astype(np.int64) * 1024 + day, kind="stable")
+    order = stable_argsort(owner.astype(np.int64) * 1024 + day)
     day = day[order]
     first_basket = np.cumsum(n_baskets) - n_baskets
     extra = counts - n_baskets
@@ -79,9 +103,20 @@ def _sessions(counts: np.ndarray, start: np.ndarray, end: np.ndarray, rng: np.ra
     return owner, day, size.astype(np.int32)
 
 
+def _candidate(cum, lo, hi, fav, by_dept, cat_master, rng) -> tuple[np.ndarray, np.ndarray]:
+    """One article drawn in [lo, hi) of the cumulative weights `cum`, and whether it has a favourite colour."""
+    target = lo + rng.random(len(lo)) * (hi - lo)
+    order = np.argsort(target)  # searching sorted targets is about twice as fast (cache-friendly)
+    pos = np.empty(len(target), dtype=np.int64)
+    pos[order] = np.searchsorted(cum, target[order], side="right") - 1
+    art = by_dept[np.clip(pos, 0, len(by_dept) - 1)]
+    master = cat_master[art]
+    return art, (master == fav[:, 0]) | (master == fav[:, 1])
+
+
 def _pick_articles(week_of_tx, dept, cust_fav_master, cat_master, weights, dept_of_article, rng, n_depts):
-    """Article per transaction: within (department, week) by cumulative weight; keeps the better colour match of two."""
-    n_art = weights.shape[0]
+    """Article per transaction: within (department, week) by cumulative weight; of two candidates, prefers the one
+    in the customer's favourite colours."""
     by_dept = np.argsort(dept_of_article, kind="stable").astype(np.int32)
     bounds = np.searchsorted(dept_of_article[by_dept], np.arange(n_depts + 1))
     article = np.empty(len(dept), dtype=np.int32)
@@ -97,16 +132,13 @@ def _pick_articles(week_of_tx, dept, cust_fav_master, cat_master, weights, dept_
         hi = np.where(d < 0, cum[-1], cum[bounds[np.maximum(d, 0) + 1]])
         empty = hi <= lo
         lo, hi = np.where(empty, 0.0, lo), np.where(empty, cum[-1], hi)
-        picks = []
-        for _ in range(2):
-            pos = np.searchsorted(cum, lo + rng.random(e - s) * (hi - lo), side="right") - 1
-            picks.append(by_dept[np.clip(pos, 0, n_art - 1)])
         fav = cust_fav_master[s:e]
-        m0 = cat_master[picks[0]]
-        m1 = cat_master[picks[1]]
-        match0 = (m0 == fav[:, 0]) | (m0 == fav[:, 1])
-        match1 = (m1 == fav[:, 0]) | (m1 == fav[:, 1])
-        article[s:e] = np.where(~match0 & match1, picks[1], picks[0])
+        first, match = _candidate(cum, lo, hi, fav, by_dept, cat_master, rng)
+        # a second candidate only where the first misses the customer's colours; it wins if it matches
+        retry = np.flatnonzero(~match)
+        second, match2 = _candidate(cum, lo[retry], hi[retry], fav[retry], by_dept, cat_master, rng)
+        first[retry[match2]] = second[match2]
+        article[s:e] = first
     return article
 
 
@@ -134,7 +166,7 @@ def sample_transactions(scale: Scale, cat: Catalog, cust: Customers, weights: np
     del tx_owner, cust_first_tx, back
 
     # file order: baskets by (day, customer)
-    b_order = np.argsort(bday.astype(np.int64) * n_cust + active[owner], kind="stable")
+    b_order = stable_argsort(bday.astype(np.int64) * n_cust + active[owner])
     new_first = np.cumsum(size[b_order]) - size[b_order]
     idx = (np.repeat(b_first_tx[b_order] - new_first, size[b_order]) + j).astype(np.int64)
     del j, new_first
@@ -176,12 +208,12 @@ def sample_transactions(scale: Scale, cat: Catalog, cust: Customers, weights: np
 
 
 def _prices(cat: Catalog, day: np.ndarray, article: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Base price with markdowns late in the life cycle and in sale windows, as SEK tiers / 5900."""
+    """SEK price tier: base price with markdowns late in the life cycle and in sale windows."""
     age = day.astype(np.float32) - cat.launch[article]
     late = age > cat.rise[article] + 1.5 * cat.tau[article]
     factor = np.where(late & (rng.random(len(day)) < 0.6), 0.6, 1.0)
     factor *= np.where(in_sale(day) & (age > 42) & (rng.random(len(day)) < 0.5), 0.7, 1.0)
     sek = cat.price_sek[article] * factor
     sek = np.where(sek >= 50, np.round(sek / 10) * 10, np.maximum(np.round(sek), 5))
-    return (sek - 0.1) / PRICE_DIVISOR
+    return sek.astype(np.int16)
 
