@@ -13,7 +13,7 @@ import subprocess
 import pytest
 
 from hm_pipeline.graph.cypher_files import cypher_root
-from hm_pipeline.graph.model import AGE_NODES, AGE_RELS, GRAPH_NODES, GRAPH_RELS
+from hm_pipeline.graph.model import AGE_NODES, AGE_RELS, EMBEDDING, GRAPH_NODES, GRAPH_RELS, SIMILAR_RELS
 from hm_pipeline_tests.conftest import REPO_ROOT
 
 LINT = REPO_ROOT / "hm_pipeline_tests" / "cypher_lint" / "lint.cjs"
@@ -35,8 +35,9 @@ def _lint(files: list[str], schema_path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def schema(tmp_path_factory):
-    nodes, rels = (*GRAPH_NODES, *AGE_NODES), (*GRAPH_RELS, *AGE_RELS)
-    properties = {p for n in nodes for p in n.properties} | {p for r in rels for p in r.properties}
+    nodes, rels = (*GRAPH_NODES, *AGE_NODES), (*GRAPH_RELS, *AGE_RELS, *SIMILAR_RELS)
+    # Neo4j keeps image embeddings as a Product property (model.PRODUCT_EMBEDDING is the embedded engine's table)
+    properties = {p for n in nodes for p in n.properties} | {p for r in rels for p in r.properties} | {EMBEDDING}
     path = tmp_path_factory.mktemp("lint") / "schema.json"
     path.write_text(json.dumps({
         "labels": [n.label for n in nodes] + STATUS_LABELS,

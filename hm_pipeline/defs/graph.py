@@ -1,29 +1,33 @@
-"""Dagster wiring of the graph: the graph-store resource, `product_graph`, `customer_age_groups`, `graph_eda`, checks.
+"""Dagster wiring of the graph: the graph-store resource, `product_graph`, `customer_age_groups`, `graph_eda`,
+`similar_graph` (SIMILAR relationships and optional embeddings from the image stage), checks.
 
 The backend is one setting: `HM_GRAPH_BACKEND=embedded` (default, no server; `HM_GRAPH_ENGINE` = kuzu|ladybug) or
 `HM_GRAPH_BACKEND=neo4j` with NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE in the environment.
 """
 
-from __future__ import annotations
-
 import os
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Literal
 
 import dagster as dg
+import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import Field
 
+from hm_pipeline.defs import images
 from hm_pipeline.defs.resources import DataRootResource
 from hm_pipeline.graph import eda
 from hm_pipeline.graph.age_groups import age_group_tables
 from hm_pipeline.graph.embedded import DEFAULT_BUFFER_POOL_BYTES, DEFAULT_ENGINE, EmbeddedGraphStore
 from hm_pipeline.graph.model import CUSTOMER
 from hm_pipeline.graph.neo4j_store import DEFAULT_BATCH_SIZE, Neo4jGraphStore
-from hm_pipeline.graph.store import AGE_GROUPS_PART, GRAPH_PART, GraphStore
+from hm_pipeline.graph.similar import LoadReport, similar_rows
+from hm_pipeline.graph.store import AGE_GROUPS_PART, GRAPH_PART, SIMILAR_PART, GraphStore
 from hm_pipeline.graph.tables import graph_tables_from_layout
+from hm_pipeline.images import tables as image_tables
 from hm_pipeline.layout import DataLayout
 
 GROUP = "graph"
@@ -89,7 +93,7 @@ def _counts_md(counts: Mapping[str, int], key: str) -> dg.MetadataValue:
     return dg.MetadataValue.md(eda.markdown_table([{key: k, "count": v} for k, v in sorted(counts.items())]))
 
 
-def _graph_metadata(store: GraphStore) -> dict[str, dg.RawMetadataValue]:
+def _graph_metadata(store: GraphStore) -> "dict[str, dg.RawMetadataValue]":
     nodes, rels = store.node_counts(), store.relationship_counts()
     return {
         "nodes": _counts_md(nodes, "label"),
@@ -250,8 +254,102 @@ def every_customer_in_one_age_group(data_root: DataRootResource,
     )
 
 
+def similar_file(layout: DataLayout) -> Path:
+    """similar.parquet written by `similar_products`."""
+    return images.similar_dir(layout) / image_tables.SIMILAR_FILE
+
+
+def _read_similar(layout: DataLayout) -> pa.Table:
+    path = similar_file(layout)
+    if not path.exists():
+        raise dg.Failure(f"{path} does not exist: materialize the similar_products asset first")
+    return pq.read_table(path)
+
+
+def _read_embeddings(context: dg.AssetExecutionContext, layout: DataLayout) -> pa.Table:
+    """Every image folder's embeddings (the partitions `similar_products` reads), one table."""
+    folders = sorted(context.instance.get_dynamic_partitions(images.image_folders.name))
+    files = [images.embeddings_file(layout, f) for f in folders]
+    absent = [f for f, path in zip(folders, files) if not path.exists()]
+    if absent:
+        context.log.warning(f"image folders without embeddings yet (left out of the graph): {absent}")
+    ids, x = image_tables.read_embeddings([path for path in files if path.exists()])
+    return image_tables.embeddings_table(ids.tolist(), x)
+
+
+def _report_metadata(prefix: str, report: LoadReport) -> "dict[str, dg.RawMetadataValue]":
+    return {
+        f"{prefix}_written": report.written,
+        f"{prefix}_missing_rows": report.missing_rows,
+        f"{prefix}_missing_products": report.missing_products,
+        f"{prefix}_missing_sample": dg.MetadataValue.json(list(report.missing_sample)),
+    }
+
+
+class SimilarGraphConfig(dg.Config):
+    store_embeddings: bool = Field(
+        False,
+        description="Also store every image embedding in the graph (embedded engine: node table ProductEmbedding "
+        "keyed by code; Neo4j: Product.embedding). Off by default: nothing queries them in the graph yet and the "
+        "Parquet files under embeddings/ stay the source.",
+    )
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=[product_graph, images.similar_products],
+    kinds=KINDS,
+    pool=GRAPH_WRITER_POOL,
+    description="The SIMILAR relationships of similar.parquet written into the graph, replacing the previous set "
+    "(rows naming an article that is not a Product are counted, not loaded); optionally the image embeddings.",
+)
+def similar_graph(
+    context: dg.AssetExecutionContext,
+    config: SimilarGraphConfig,
+    data_root: DataRootResource,
+    graph_store: GraphStoreResource,
+) -> dg.MaterializeResult:
+    layout = data_root.layout()
+    started = time.perf_counter()
+    similar = _read_similar(layout)
+    metadata: dict[str, dg.RawMetadataValue] = {"similar_rows": similar.num_rows}
+    with graph_store.open(layout) as store:
+        store.ensure_complete(GRAPH_PART)
+        report = store.replace_similar(similar)
+        metadata["similar_seconds"] = round(time.perf_counter() - started, 3)
+        metadata.update(_report_metadata("relationships", report))
+        if report.missing_rows:
+            context.log.warning(f"{report.missing_rows} SIMILAR rows name {report.missing_products} articles that "
+                                f"are not Product nodes (left out), e.g. {list(report.missing_sample)[:5]}")
+        if config.store_embeddings:
+            loading = time.perf_counter()
+            metadata.update(_report_metadata("embeddings", store.replace_embeddings(_read_embeddings(context,
+                                                                                                      layout))))
+            metadata["embeddings_seconds"] = round(time.perf_counter() - loading, 3)
+    metadata["seconds"] = round(time.perf_counter() - started, 3)
+    metadata["store_embeddings"] = config.store_embeddings
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset_check(asset=similar_graph, blocking=False,
+                description="The graph holds one SIMILAR relationship per row of similar.parquet whose two articles "
+                "are Product nodes.")
+def similar_matches_table(data_root: DataRootResource, graph_store: GraphStoreResource) -> dg.AssetCheckResult:
+    layout = data_root.layout()
+    similar = _read_similar(layout)
+    with graph_store.open(layout, read_only=True) as store:
+        store.ensure_complete(SIMILAR_PART)
+        actual = int(store.rows("similar_count")[0]["similar"])
+        _, report = similar_rows(similar, store.product_codes())
+    return dg.AssetCheckResult(
+        passed=actual == report.written,
+        metadata={"similar_relationships": actual, "expected": report.written, "table_rows": similar.num_rows,
+                  "missing_rows": report.missing_rows},
+    )
+
+
 defs = dg.Definitions(
-    assets=[product_graph, customer_age_groups, graph_eda],
-    asset_checks=[purchases_match_transactions, every_customer_in_one_age_group],
+    assets=[product_graph, customer_age_groups, graph_eda, similar_graph],
+    asset_checks=[purchases_match_transactions, every_customer_in_one_age_group, similar_matches_table],
     resources={"graph_store": graph_store_from_env()},
 )

@@ -16,8 +16,8 @@ import pyarrow as pa
 
 from hm_pipeline.atomic import atomic_path, remove_stale_temps
 from hm_pipeline.graph import cypher_files
-from hm_pipeline.graph.model import AGE_GROUP
-from hm_pipeline.graph.store import AGE_GROUPS_PART, GraphStore, IncompleteGraph
+from hm_pipeline.graph.model import AGE_GROUP, PRODUCT_EMBEDDING, SIMILAR
+from hm_pipeline.graph.store import AGE_GROUPS_PART, EMBEDDINGS_PART, SIMILAR_PART, GraphStore, IncompleteGraph
 from hm_pipeline.graph.tables import GraphTables
 
 ENGINES = ("kuzu", "ladybug")
@@ -125,22 +125,38 @@ class EmbeddedGraphStore(GraphStore):
                 conn.close()
                 db.close()
 
-    def replace_age_groups(self, groups: GraphTables) -> None:
-        """Drop and reload the age-group tables in one transaction: a failure rolls back to the previous groups."""
+    def _replace_in_transaction(self, schema: str, copy: str, params: dict[str, pa.Table]) -> None:
+        """Drop and recreate tables (`schema` script) and bulk-load them (`copy` script) in one transaction: a
+        failure rolls back to the previous contents."""
         if self.read_only:
             raise PermissionError(f"{self!r} is read-only")
         conn = self._connection()
         self._run_script(conn, "begin_transaction")
         try:
-            self._run_script(conn, "age_groups_schema")
-            self._run_script(conn, "age_groups_copy", copy_params(groups))
+            self._run_script(conn, schema)
+            self._run_script(conn, copy, params)
         except BaseException:
             self._run_script(conn, "rollback")
             raise
         self._run_script(conn, "commit")
 
+    def replace_age_groups(self, groups: GraphTables) -> None:
+        self._replace_in_transaction("age_groups_schema", "age_groups_copy", copy_params(groups))
+
+    def _replace_similar(self, rows: pa.Table) -> None:
+        self._replace_in_transaction("similar_schema", "similar_copy",
+                                     copy_params(GraphTables(rels={SIMILAR.name: rows})))
+
+    def _replace_embeddings(self, rows: pa.Table) -> None:
+        self._replace_in_transaction("embeddings_schema", "embeddings_copy",
+                                     copy_params(GraphTables(nodes={PRODUCT_EMBEDDING.label: rows})))
+
     def ensure_complete(self, part: str) -> None:
-        """The graph is complete once it exists (it is renamed into place whole); age groups once their table is."""
+        """The graph is complete once it exists (it is renamed into place whole); the parts loaded on top of it
+        once their table is (each is replaced in one transaction; a graph rebuild drops them)."""
         tables = {r["name"] for r in self.rows("table_names")}
-        if part == AGE_GROUPS_PART and AGE_GROUP.label not in tables:
-            raise IncompleteGraph(f"no age groups in {self.db_path}: materialize customer_age_groups")
+        needed = {AGE_GROUPS_PART: (AGE_GROUP.label, "customer_age_groups"),
+                  SIMILAR_PART: (SIMILAR.name, "similar_graph"),
+                  EMBEDDINGS_PART: (PRODUCT_EMBEDDING.label, "similar_graph with store_embeddings")}
+        if part in needed and needed[part][0] not in tables:
+            raise IncompleteGraph(f"no {part} in {self.db_path}: materialize {needed[part][1]}")

@@ -91,3 +91,14 @@ GRAPH_RELS: tuple[RelSpec, ...] = (*(_taxonomy_rel(t) for t in TAXONOMY), PURCHA
 IS_AGE_GROUP = RelSpec("IS_AGE_GROUP", "IS_AGE_GROUP", "Customer", "AgeGroup")
 AGE_NODES: tuple[NodeSpec, ...] = (AGE_GROUP,)
 AGE_RELS: tuple[RelSpec, ...] = (IS_AGE_GROUP,)
+
+#: What `similar_graph` adds on top: the top-k image neighbours of each product (rank 1 = most similar).
+SIMILAR = RelSpec("SIMILAR", "SIMILAR", "Product", "Product", ("score", "rank"))
+SIMILAR_RELS: tuple[RelSpec, ...] = (SIMILAR,)
+
+#: Image embeddings (optional, `similar_graph` with `store_embeddings`). The embedded engine keeps them in their own
+#: node table keyed by the Product code, bulk-loaded with COPY as FLOAT[2048] (a column added to Product would
+#: have to be filled with one SET per row); Neo4j keeps them as the `embedding` list property of the Product.
+EMBEDDING = "embedding"
+EMBEDDING_DIM = 2048
+PRODUCT_EMBEDDING = NodeSpec("ProductEmbedding", "code", ("code", EMBEDDING))

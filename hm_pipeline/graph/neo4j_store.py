@@ -19,13 +19,31 @@ from typing import Any
 import pyarrow as pa
 
 from hm_pipeline.graph import cypher_files
-from hm_pipeline.graph.model import AGE_NODES, AGE_RELS, GRAPH_NODES, GRAPH_RELS, NodeSpec, RelSpec
-from hm_pipeline.graph.store import AGE_GROUPS_PART, GRAPH_PART, GraphStore, IncompleteGraph
+from hm_pipeline.graph.model import (
+    AGE_NODES,
+    AGE_RELS,
+    GRAPH_NODES,
+    GRAPH_RELS,
+    PRODUCT_EMBEDDING,
+    SIMILAR,
+    NodeSpec,
+    RelSpec,
+)
+from hm_pipeline.graph.store import (
+    AGE_GROUPS_PART,
+    EMBEDDINGS_PART,
+    GRAPH_PART,
+    SIMILAR_PART,
+    GraphStore,
+    IncompleteGraph,
+)
 from hm_pipeline.graph.tables import GraphTables
 
 log = logging.getLogger(__name__)
 
 DEFAULT_BATCH_SIZE = 10_000
+#: Rows per batch of image embeddings (2048 floats each: ~8 MB of parameters per 1,000 rows).
+EMBEDDING_BATCH_SIZE = 1_000
 LOADING = "loading"
 COMPLETE = "complete"
 
@@ -131,11 +149,12 @@ class Neo4jGraphStore(GraphStore):
             if deleted == 0:
                 return total
 
-    def load_table(self, spec: NodeSpec | RelSpec, table: pa.Table) -> int:
-        """Write `table` with `cypher/neo4j/load/<name>.cypher`, one transaction per batch; returns batches."""
+    def load_table(self, spec: NodeSpec | RelSpec, table: pa.Table, batch_size: int | None = None) -> int:
+        """Write `table` with `cypher/neo4j/load/<name>.cypher`, one transaction per batch of `batch_size` rows
+        (default: the store's); returns batches."""
         name = f"load/{spec.label if isinstance(spec, NodeSpec) else spec.name}"
         batches = 0
-        for rows in row_batches(table, self.batch_size):
+        for rows in row_batches(table, batch_size or self.batch_size):
             self._write(name, {"rows": rows})
             batches += 1
         return batches
@@ -153,6 +172,8 @@ class Neo4jGraphStore(GraphStore):
         self.create_constraints()
         self._set_status(GRAPH_PART, LOADING)
         self._set_status(AGE_GROUPS_PART, LOADING)  # the age groups go with the customers they point at
+        self._set_status(SIMILAR_PART, LOADING)  # SIMILAR and embeddings go with the products: reload them after
+        self._set_status(EMBEDDINGS_PART, LOADING)
         self._delete_until_empty("delete_relationships_batch")
         self._delete_until_empty("delete_nodes_batch")
         self._load(GRAPH_NODES, GRAPH_RELS, graph)
@@ -165,6 +186,18 @@ class Neo4jGraphStore(GraphStore):
         self._write("delete_age_group_nodes")
         self._load(AGE_NODES, AGE_RELS, groups)
         self._set_status(AGE_GROUPS_PART, COMPLETE)
+
+    def _replace_similar(self, rows: pa.Table) -> None:
+        self._set_status(SIMILAR_PART, LOADING)
+        self._delete_until_empty("delete_similar_batch")
+        self.load_table(SIMILAR, rows)
+        self._set_status(SIMILAR_PART, COMPLETE)
+
+    def _replace_embeddings(self, rows: pa.Table) -> None:
+        self._set_status(EMBEDDINGS_PART, LOADING)
+        self._delete_until_empty("delete_embeddings_batch")
+        self.load_table(PRODUCT_EMBEDDING, rows, min(self.batch_size, EMBEDDING_BATCH_SIZE))
+        self._set_status(EMBEDDINGS_PART, COMPLETE)
 
     def incomplete_parts(self) -> list[str]:
         return [r["part"] for r in self.rows("load_status") if r["status"] != COMPLETE]

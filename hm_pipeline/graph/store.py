@@ -8,10 +8,13 @@ from typing import Any
 import pyarrow as pa
 
 from hm_pipeline.graph import cypher_files
+from hm_pipeline.graph.similar import LoadReport, embedding_rows, similar_rows
 from hm_pipeline.graph.tables import GraphTables
 
 GRAPH_PART = "graph"
 AGE_GROUPS_PART = "age_groups"
+SIMILAR_PART = "similar"
+EMBEDDINGS_PART = "embeddings"
 
 
 class IncompleteGraph(RuntimeError):
@@ -35,13 +38,39 @@ class GraphStore(abc.ABC):
     def replace_age_groups(self, groups: GraphTables) -> None:
         """Replace the AgeGroup nodes and IS_AGE_GROUP edges with `groups`."""
 
+    def replace_similar(self, similar: pa.Table) -> LoadReport:
+        """Replace every SIMILAR relationship with one (:Product)-[:SIMILAR {score, rank}]->(:Product) per row of
+        `similar` (src, dst, score, rank); rows naming an article that is not a Product are counted, not loaded."""
+        rows, report = similar_rows(similar, self.product_codes())
+        self._replace_similar(rows)
+        return report
+
+    def replace_embeddings(self, embeddings: pa.Table) -> LoadReport:
+        """Replace the stored image embeddings with `embeddings` (article_id, embedding[2048]); articles without
+        a row have none; rows naming an article that is not a Product are counted, not loaded."""
+        rows, report = embedding_rows(embeddings, self.product_codes())
+        self._replace_embeddings(rows)
+        return report
+
+    @abc.abstractmethod
+    def _replace_similar(self, rows: pa.Table) -> None:
+        """Replace the SIMILAR set with `rows` (source, target, score, rank; every code is a Product)."""
+
+    @abc.abstractmethod
+    def _replace_embeddings(self, rows: pa.Table) -> None:
+        """Replace the stored embeddings with `rows` (code, embedding; every code is a Product)."""
+
+    def product_codes(self) -> pa.Array:
+        """The `code` of every Product node."""
+        return self.run("product_codes").column("code").combine_chunks().cast(pa.string())
+
     @abc.abstractmethod
     def run(self, name: str, params: dict[str, Any] | None = None) -> pa.Table:
         """Run the named statement from `cypher/` with `params`; the result as an Arrow table."""
 
     @abc.abstractmethod
     def ensure_complete(self, part: str) -> None:
-        """Raise `IncompleteGraph` unless the last load of `part` (GRAPH_PART / AGE_GROUPS_PART) finished."""
+        """Raise `IncompleteGraph` unless the last load of `part` (one of the *_PART names) finished."""
 
     @abc.abstractmethod
     def close(self) -> None: ...
