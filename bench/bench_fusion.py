@@ -6,8 +6,14 @@
 Reports wall seconds (median of --repeats) of: building the inputs (history, SIMILAR CSR, department/index pairs),
 fusion for every customer, CSV write, validation; peak RSS of the process; and, on the same subset of customers,
 seconds per customer of the seed's loop (Python, one customer at a time: SIMILAR of purchases, department AND index
-filter, ALS rank, random top-up, co-purchase fallback) vs the batched fusion on that subset. The graph-query loop
-(104 ms per customer in the seed) is compared once the graph store is wired.
+filter, ALS rank, random top-up, co-purchase fallback) vs the batched fusion on that subset.
+
+    .venv/bin/python bench/bench_fusion.py --graph small   # the graph comparison only (tiny | small)
+
+`--graph` compares, on one embedded (kuzu) graph built by the pipeline's own assets from generated Kaggle files,
+the seed's per-customer Cypher loop (one `seed_similar_filter` call per customer, the co-purchase Cypher per customer
+left empty, ALS rank / top-up in Python) with the pipeline's batched path (`UNWIND $customer_ids` chunks for
+departments, indexes and age groups, then `fuse` for every customer): medians of seconds per customer, and ratio.
 """
 
 from __future__ import annotations
@@ -148,13 +154,122 @@ def timed(fn, repeats: int):
     return statistics.median(times), result
 
 
+def graph_world(scale: str, root: Path, seed: int = 5):
+    """Generated Kaggle files (no images) -> ingest, product_graph, customer_age_groups with the pipeline's assets;
+    then random SIMILAR (top-10 within the department) and random ALS factors, as the image / training stages would
+    give (their cost is not what is compared)."""
+    import dagster as dg
+
+    from hm_pipeline.data.synthetic.generate import generate
+    from hm_pipeline.defs import graph as graph_defs
+    from hm_pipeline.defs import ingest as ingest_defs
+    from hm_pipeline.defs.resources import DataRootResource
+    from hm_pipeline.layout import DataLayout
+    from hm_pipeline.recommend import inputs
+
+    layout = DataLayout(root)
+    generate(scale, layout.input_dir, seed=seed, images=False, workers=1)
+    resources = {"data_root": DataRootResource(data_root=str(root)), "graph_store": graph_defs.GraphStoreResource()}
+    start = time.perf_counter()
+    result = dg.materialize([*ingest_defs.defs.assets, *graph_defs.defs.assets],
+                            selection=["articles", "customers", "transactions", "product_graph", "customer_age_groups"],
+                            resources=resources)
+    assert result.success
+    print(f"[progress] ingest + graph load {time.perf_counter() - start:.1f} s", flush=True)
+    catalog = inputs.Catalog.read(layout)
+    history = inputs.read_history(layout, catalog)
+    rng = np.random.default_rng(seed)
+    m = catalog.n_articles
+    department = np.unique(catalog.department_no, return_inverse=True)[1]
+    by_dept = np.argsort(department, kind="stable")
+    src = np.repeat(np.arange(m), NEIGHBOURS)
+    dst = by_dept[(np.repeat(np.searchsorted(department[by_dept], department), NEIGHBOURS)
+                   + rng.integers(1, 50, len(src))) % m]
+    keep = src != dst
+    similar = similar_matrix(src[keep], dst[keep], rng.random(int(keep.sum())).astype(np.float32), m)
+    warm = np.flatnonzero(history.has_purchases())
+    als = AlsFactors.from_id_maps(rng.standard_normal((len(warm), FACTORS), dtype=np.float32) * 0.1,
+                                  rng.standard_normal((m, FACTORS), dtype=np.float32) * 0.1,
+                                  warm, np.arange(m), catalog.n_customers, m)
+    return layout, catalog, history, similar, als
+
+
+def seed_graph_loop(store, catalog, history: PurchaseHistory, similar, als: AlsFactors, customers: np.ndarray,
+                    k: int = 12, seed: int = 0) -> tuple[list[float], dict[str, list[str]]]:
+    """The seed's per-customer fusion against the graph: seconds of each customer and their recommendations."""
+    rng = np.random.default_rng(seed)
+    article_ids = np.array(catalog.article_ids.to_pylist(), dtype=object)
+    article_pos = {a: i for i, a in enumerate(article_ids)}
+    per_customer, out = [], {}
+    for c in customers.tolist():
+        start = time.perf_counter()
+        customer_id = catalog.customer_ids[c].as_py()
+        bought = history.article[history.indptr[c]:history.indptr[c + 1]]
+        neighbours = np.unique(similar[bought].indices) if len(bought) else np.empty(0, np.int64)
+        candidates = article_ids[np.setdiff1d(neighbours, bought)].tolist()
+        found = store.run("seed_similar_filter", {"customer_id": customer_id, "candidates": candidates})
+        recs = [article_pos[a] for a in found["recommended_item"].to_pylist()]
+        row = als.user_row[c]
+        scored = [r for r in recs if als.item_col[r] >= 0] if row >= 0 else []
+        top = []
+        if scored:
+            s = als.item_factors[als.item_col[scored]] @ als.user_factors[row]
+            top = [scored[i] for i in np.argsort(-s, kind="stable")[:k]]
+        rest = [r for r in recs if r not in set(top)]
+        if len(top) < k and rest:
+            top += rng.choice(rest, min(len(rest), k - len(top)), replace=False).tolist()
+        ids = article_ids[top].tolist()
+        if not ids:  # the seed's co-purchase query, for this one customer
+            scores = store.run("co_purchase_scores", {"customer_ids": [customer_id]})
+            ids = scores["product"].to_pylist()[:k]
+        out[customer_id] = ids
+        per_customer.append(time.perf_counter() - start)
+    return per_customer, out
+
+
+def graph_comparison(scale: str, subset: int, repeats: int) -> None:
+    from hm_pipeline.defs.graph import GraphStoreResource
+    from hm_pipeline.recommend import inputs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        layout, catalog, history, similar, als = graph_world(scale, Path(tmp))
+        config = FusionConfig()
+        with GraphStoreResource().open(layout, read_only=True) as store:
+            def batched():
+                attributes, calls = inputs.graph_attribute_filter(store, catalog)
+                age_group, age_calls = inputs.graph_age_groups(store, catalog)
+                return fuse(FusionData(history, similar, attributes, als, age_group), config), calls + age_calls
+
+            batch_s, (recs, calls) = timed(batched, repeats)
+            rng = np.random.default_rng(2)
+            sample = np.sort(rng.choice(catalog.n_customers, min(subset, catalog.n_customers), replace=False))
+            seed_graph_loop(store, catalog, history, similar, als, sample[:5])  # warm-up (plans, caches)
+            loop_times, _ = seed_graph_loop(store, catalog, history, similar, als, sample)
+        n = catalog.n_customers
+        loop_median = statistics.median(loop_times)
+        print(f"graph comparison on one embedded kuzu graph ({scale}: {n:,} customers, {catalog.n_articles:,} articles, "
+              f"{len(history.tx_day):,} purchases); load average {os.getloadavg()}")
+        print(f"  batched (graph pairs in {calls} calls + fuse, every customer): {batch_s:.2f} s median of {repeats}"
+              f" = {batch_s / n * 1e6:.1f} us per customer")
+        print(f"  seed-style loop ({len(loop_times)} customers, one graph call each + co-purchase call when empty): "
+              f"median {loop_median * 1e3:.2f} ms per customer (p90 {np.percentile(loop_times, 90) * 1e3:.2f} ms)")
+        print(f"  ratio seed loop / batched, per customer: {loop_median / (batch_s / n):,.0f}x "
+              f"(goal >= 1000x); seed loop extrapolated to {n:,} customers: {loop_median * n:,.0f} s")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--repeats", type=int, default=1, help="repeats of the full-scale steps (median reported)")
     parser.add_argument("--subset", type=int, default=2000, help="customers for the per-customer comparison")
     parser.add_argument("--subset-repeats", type=int, default=3)
+    parser.add_argument("--graph", choices=["tiny", "small"], default=None,
+                        help="only the graph comparison (seed per-customer Cypher loop vs batched) at this scale")
+    parser.add_argument("--graph-subset", type=int, default=300, help="customers in the seed-style graph loop")
     args = parser.parse_args()
+    if args.graph:
+        graph_comparison(args.graph, args.graph_subset, max(args.repeats, 3))
+        return
 
     start = time.perf_counter()
     raw = synthetic(args.scale)

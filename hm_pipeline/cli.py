@@ -68,6 +68,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_items(title: str, rows: list[dict], first: str, last: str | None) -> None:
+    print(title)
+    if not rows:
+        print("  (none)")
+    for row in rows:
+        tail = f"  [{row[last]}]" if last else ""
+        print(f"  {row[first]!s:>10}  {row['article_id']}  {row['prod_name']} | {row['product_type_name']} | "
+              f"{row['colour_group_name']}{tail}")
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    """The customer's 12 fused recommendations (from fused.parquet) next to their own recent purchases."""
+    from hm_pipeline.recommend.stored import explain_from_files
+
+    layout = DataLayout.from_env(args.data_root)
+    try:
+        explanation = explain_from_files(layout, args.customer_id, recent=args.recent)
+    except (KeyError, FileNotFoundError) as error:
+        print(f"hm-pipeline recommend: {error.args[0] if error.args else error}", file=sys.stderr)
+        return 1
+    print(f"customer {explanation.customer_id} (path: {explanation.path})")
+    _print_items("recommended (rank, article, name | type | colour [source]):", explanation.recommended,
+                 "rank", "source")
+    _print_items("recent purchases (last bought, article, name | type | colour [times bought]), newest first:",
+                 explanation.recent_purchases, "last_bought", "times_bought")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hm-pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -94,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--persist", action="store_true",
                      help="record the run in the Dagster instance at $DAGSTER_HOME (visible in `dagster dev`)")
     run.set_defaults(func=cmd_run)
+
+    rec = sub.add_parser("recommend", help="show one customer's 12 recommendations and recent purchases")
+    rec.add_argument("customer_id", help="the 64-character customer_id")
+    rec.add_argument("--data-root", default=None, help="data root (default $HM_DATA_DIR or data/)")
+    rec.add_argument("--recent", type=int, default=12, help="how many recent purchases to show")
+    rec.set_defaults(func=cmd_recommend)
     return parser
 
 

@@ -18,11 +18,16 @@ from pathlib import Path
 
 import dagster as dg
 import numpy as np
+import pyarrow.parquet as pq
 from pydantic import Field
 
 from hm_pipeline.atomic import atomic_path
+from hm_pipeline.defs.images import similar_dir
 from hm_pipeline.defs.resources import DataRootResource
+from hm_pipeline.images.tables import SIMILAR_FILE
 from hm_pipeline.layout import DataLayout
+from hm_pipeline.recommend import inputs as fusion_inputs
+from hm_pipeline.recommend.offline import age_group_codes, fused_candidates, train_only_data
 from hm_pipeline.training.als import AlsParams, fit_als, load_model, save_model
 from hm_pipeline.training.confidence import CONFIDENCE_SCHEMES, DEFAULT_HALF_LIFE_DAYS, check_scheme
 from hm_pipeline.training.evaluate import AlsCandidate, evaluate_candidates, markdown_table, to_json
@@ -74,6 +79,7 @@ class InteractionMatrixConfig(dg.Config):
 @dg.asset(
     group_name=GROUP,
     deps=INGEST_DEPS,
+    kinds={"scipy", "parquet"},
     description="Thresholded (k-core) customer x article confidence matrices: train-only (before the held-out "
     "window) and full (all data), as .npz + Parquet id maps under training/interactions/.",
 )
@@ -154,6 +160,7 @@ class AlsModelConfig(dg.Config):
 @dg.asset(
     group_name=GROUP,
     deps=[interaction_matrix],
+    kinds={"implicit"},
     description="implicit ALS fit twice with the same config: on the train-only matrix (for evaluation) and on "
     "the full matrix (for the submission); saved with implicit's own save() under training/als/.",
 )
@@ -204,13 +211,33 @@ class EvaluationConfig(dg.Config):
     filter_already_liked_items: bool = Field(
         False, description="drop already-bought articles from ALS lists (H&M customers often re-buy)")
     popularity_window_days: int = Field(7, description="bestseller window for popularity / trending")
+    fused: bool = Field(True, description="also score the fused recommender and its ablations (skipped, and "
+                        "said so in the metadata, while similar_products has not been materialized)")
+
+
+def _fused_others(layout: DataLayout, split: TimeSplit) -> dict:
+    """The fused recommender and its ablations, every input fit on `split.train` (see `recommend.offline`)."""
+    similar_file = similar_dir(layout) / SIMILAR_FILE
+    catalog = fusion_inputs.Catalog.read(layout)
+    ages = pq.read_table(layout.ingest_table("customers"), columns=["age"])["age"]
+    data = train_only_data(
+        split.train,
+        fusion_inputs.read_similar(similar_file, catalog),
+        catalog.department_no,
+        catalog.index_code,
+        fusion_inputs.read_als(als_dir(layout) / EVAL_MODEL, interactions_dir(layout) / "train", catalog),
+        age_group_codes(ages),
+    )
+    return fused_candidates(data)
 
 
 @dg.asset(
     group_name=GROUP,
-    deps=[interaction_matrix, als_model],
+    deps=[interaction_matrix, als_model, "similar_products"],
+    kinds={"numpy", "json"},
     description="MAP@12 / precision@12 / recall@12 on the held-out window for popularity, repurchase + trending, "
-    "the configured ALS and ALS per confidence option (all fit on train-only data); markdown + JSON.",
+    "the configured ALS, ALS per confidence option, and the fused recommender with its ablations (all fit on "
+    "train-only data); markdown + JSON.",
 )
 def recommendation_evaluation(
     context: dg.AssetExecutionContext, config: EvaluationConfig, data_root: DataRootResource
@@ -236,8 +263,14 @@ def recommendation_evaluation(
                                           mconf["half_life_days"])
         model, fit_seconds[option] = fit_als(interactions.matrix, params)
         candidates[f"ALS ({option})"] = AlsCandidate(model, interactions)
+    similar_ready = (similar_dir(layout) / SIMILAR_FILE).is_file()
+    others = _fused_others(layout, split) if config.fused and similar_ready else {}
+    fused_note = ("scored" if others else "not scored: " + ("disabled in config" if not config.fused else
+                  f"{similar_dir(layout) / SIMILAR_FILE} missing (materialize similar_products)"))
+    if config.fused and not similar_ready:
+        context.log.warning(f"fused recommender {fused_note}")
     rows = evaluate_candidates(split, candidates, window_days=config.popularity_window_days,
-                               filter_already_liked_items=config.filter_already_liked_items)
+                               filter_already_liked_items=config.filter_already_liked_items, others=others)
     table = markdown_table(rows)
     extra = {"interaction_matrix": mconf, "als": params.as_dict(),
              "filter_already_liked_items": config.filter_already_liked_items}
@@ -254,6 +287,7 @@ def recommendation_evaluation(
         "users_evaluated": rows[0]["users_evaluated"],
         "holdout": f"{split.describe()['test_first_date']} .. {split.describe()['test_last_date']}",
         "extra_fit_seconds": dg.MetadataValue.json({k: round(v, 2) for k, v in fit_seconds.items()}),
+        "fused_recommender": fused_note,
     }
     metadata.update({f"map@12 {row['candidate']}": row["map@12"] for row in rows})
     return dg.MaterializeResult(metadata=metadata)

@@ -1,0 +1,165 @@
+"""Dagster wiring of the last step: `fused_recommendations` -> `submission_csv` (group `recommendations`).
+
+`fused_recommendations` reads every input into index space (`recommend.inputs`): the purchase history from
+transactions.parquet, SIMILAR from similar.parquet, the production ALS model with the full matrix's id maps, and
+from the graph the customer->department, customer->index and customer->AgeGroup pairs, each one batched statement
+run in `UNWIND $customer_ids` chunks. `fuse` then gives 12 unique articles to every customer of customers.parquet.
+`submission_csv` writes the Kaggle file in sample_submission.csv (else customers.csv) order; a blocking check
+re-reads and validates it.
+(No `from __future__ import annotations` here: Dagster reads the Config annotations at run time.)
+"""
+
+import time
+from pathlib import Path
+
+import dagster as dg
+import numpy as np
+import pyarrow.parquet as pq
+from pydantic import Field
+
+from hm_pipeline.atomic import atomic_path
+from hm_pipeline.defs.graph import GraphStoreResource
+from hm_pipeline.defs.images import similar_dir
+from hm_pipeline.defs.metadata import markdown_table
+from hm_pipeline.defs.resources import DataRootResource
+from hm_pipeline.defs.training import PRODUCTION_MODEL, als_dir, interactions_dir
+from hm_pipeline.graph.store import AGE_GROUPS_PART, GRAPH_PART
+from hm_pipeline.images.tables import SIMILAR_FILE
+from hm_pipeline.layout import DataLayout
+from hm_pipeline.recommend import inputs
+from hm_pipeline.recommend.config import FusionConfig, FusionData
+from hm_pipeline.recommend.fusion import fuse
+from hm_pipeline.recommend.stored import fused_path, fused_table, read_fused
+from hm_pipeline.recommend.submission import K, validate_submission, write_submission
+
+GROUP = "recommendations"
+SUBMISSION_FILE = "submission.csv"
+
+
+def submission_path(layout: DataLayout) -> Path:
+    return layout.output_dir / SUBMISSION_FILE
+
+
+class FusedRecommendationsConfig(dg.Config):
+    graph_chunk: int = Field(inputs.GRAPH_CHUNK, description="customer ids per batched graph call (UNWIND)")
+    seed: int = Field(0, description="seed of the random order of candidates without a score")
+    repurchase_days: int = Field(28, description="own purchases of the last N days are repurchase candidates")
+    trending_days: int = Field(7, description="bestseller window of the trending source")
+    chunk_customers: int = Field(100_000, description="customers fused at once (bounds memory)")
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=["product_graph", "customer_age_groups", "similar_products", "als_model", "transactions"],
+    kinds={"parquet", "cypher"},
+    description="12 unique articles for every customer: image-similar candidates filtered by the department and "
+    "index the customer bought from (batched graph queries), repurchase and trending candidates, ranked by the "
+    "production ALS model, co-purchase fallback and age-group popularity for cold start (fused.parquet).",
+)
+def fused_recommendations(
+    context: dg.AssetExecutionContext, config: FusedRecommendationsConfig, data_root: DataRootResource,
+    graph_store: GraphStoreResource,
+) -> dg.MaterializeResult:
+    layout = data_root.layout()
+    seconds: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(stage: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        seconds[stage] = round(now - clock, 3)
+        clock = now
+
+    catalog = inputs.Catalog.read(layout)
+    history = inputs.read_history(layout, catalog)
+    lap("read_history")
+    similar = inputs.read_similar(similar_dir(layout) / SIMILAR_FILE, catalog)
+    lap("read_similar")
+    als = inputs.read_als(als_dir(layout) / PRODUCTION_MODEL, interactions_dir(layout) / "full", catalog)
+    lap("read_als")
+    with graph_store.open(layout, read_only=True) as store:
+        store.ensure_complete(GRAPH_PART)
+        store.ensure_complete(AGE_GROUPS_PART)
+        attributes, filter_calls = inputs.graph_attribute_filter(store, catalog, config.graph_chunk)
+        lap("graph_department_index")
+        age_group, age_calls = inputs.graph_age_groups(store, catalog, config.graph_chunk)
+        lap("graph_age_groups")
+    fusion_config = FusionConfig(seed=config.seed, repurchase_days=config.repurchase_days,
+                                 trending_days=config.trending_days, chunk_customers=config.chunk_customers)
+    recs = fuse(FusionData(history, similar, attributes, als, age_group), fusion_config)
+    lap("fuse")
+    table = fused_table(recs, catalog)
+    out = fused_path(layout)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out) as tmp:
+        pq.write_table(table, tmp)
+    lap("write")
+    report = recs.report()
+    context.log.info(f"fused {report['customers']} customers; seconds per stage {seconds}")
+    mix = [{"source": s, "items": n, "share": round(n / max(table.num_rows, 1), 4)}
+           for s, n in report["source_mix"].items()]
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": table.num_rows,
+        "customers": report["customers"],
+        **{f"path_share/{p}": round(v, 4) for p, v in report["path_shares"].items()},
+        "source_mix": dg.MetadataValue.md(markdown_table(mix)),
+        "seconds_per_stage": dg.MetadataValue.json(seconds),
+        "total_seconds": round(sum(seconds.values()), 3),
+        "graph_calls": filter_calls + age_calls,
+        "path": dg.MetadataValue.path(str(out)),
+    })
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=[fused_recommendations],
+    kinds={"csv"},
+    description="The Kaggle submission (customer_id,prediction = 12 space-separated article ids), one row per "
+    "customer in sample_submission.csv order (else customers.csv order), at output/submission.csv.",
+)
+def submission_csv(context: dg.AssetExecutionContext, data_root: DataRootResource) -> dg.MaterializeResult:
+    layout = data_root.layout()
+    started = time.perf_counter()
+    catalog = inputs.Catalog.read(layout)
+    order, order_file = inputs.submission_order(layout)
+    recs = read_fused(fused_path(layout), catalog)
+    if len(recs.customers) != catalog.n_customers:
+        raise ValueError(f"{fused_path(layout)} covers {len(recs.customers)} of {catalog.n_customers} customers: "
+                         "re-materialize `fused_recommendations`")
+    items = np.empty((catalog.n_customers, K), np.int32)
+    items[recs.customers] = recs.items
+    out = submission_path(layout)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows = write_submission(out, order, catalog.customer_ids, items, catalog.article_ids)
+    context.log.info(f"wrote {rows} rows to {out} in {order_file.name} order")
+    return dg.MaterializeResult(metadata={
+        "dagster/row_count": rows,
+        "order_from": order_file.name,
+        "seconds": round(time.perf_counter() - started, 3),
+        "path": dg.MetadataValue.path(str(out)),
+    })
+
+
+@dg.asset_check(asset=submission_csv, blocking=True,
+                description="One row per expected customer in order, unique customers, 12 unique 10-digit known "
+                "article ids per row (leading zeros kept).")
+def submission_is_valid(data_root: DataRootResource) -> dg.AssetCheckResult:
+    layout = data_root.layout()
+    order, order_file = inputs.submission_order(layout)
+    catalog = inputs.Catalog.read(layout)
+    check = validate_submission(submission_path(layout), order, catalog.article_ids)
+    return dg.AssetCheckResult(
+        passed=check.ok,
+        metadata={
+            "rows": check.rows, "expected_rows": check.expected_rows,
+            "unique_customers": check.unique_customers, "expected_unique_customers": check.expected_rows,
+            "order_matches": f"{check.order_matches} (expected: True, order of {order_file.name})",
+            "rows_without_12_ids": check.rows_without_12_ids, "rows_with_repeated_ids": check.rows_with_repeated_ids,
+            "malformed_ids": check.malformed_ids, "unknown_ids": check.unknown_ids,
+            "expected_bad_rows_or_ids": 0,
+            "problems": dg.MetadataValue.md("\n".join(f"- {p}" for p in check.problems) or "none"),
+        },
+    )
+
+
+defs = dg.Definitions(assets=[fused_recommendations, submission_csv], asset_checks=[submission_is_valid])
