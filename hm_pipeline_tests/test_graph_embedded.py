@@ -106,7 +106,7 @@ def test_failed_rebuild_keeps_the_previous_graph(tmp_path, graph, ingest):
     broken = GraphTables(nodes=dict(graph.nodes), rels=dict(graph.rels))
     purchased = graph.rels["PURCHASED"]
     broken.rels["PURCHASED"] = pa.concat_tables([purchased, purchased.slice(0, 1).set_column(
-        0, "source", pa.array(["not-a-customer"]))])  # COPY fails on an edge to a missing node
+        0, "source", pa.array(["not-a-customer"]).dictionary_encode())])  # COPY fails on an edge to a missing node
     with EmbeddedGraphStore(db_dir) as store:
         with pytest.raises(RuntimeError):
             store.rebuild(broken)
