@@ -29,6 +29,7 @@ from hm_pipeline.graph.store import AGE_GROUPS_PART, GRAPH_PART, SIMILAR_PART, G
 from hm_pipeline.graph.tables import graph_tables_from_layout
 from hm_pipeline.images import tables as image_tables
 from hm_pipeline.layout import DataLayout
+from hm_pipeline.markdown import markdown_table
 
 GROUP = "graph"
 #: The embedded store is single-writer: steps that write the graph share this pool (limit 1 in dagster.yaml).
@@ -90,7 +91,7 @@ def graph_store_from_env(env: Mapping[str, str] | None = None) -> GraphStoreReso
 
 
 def _counts_md(counts: Mapping[str, int], key: str) -> dg.MetadataValue:
-    return dg.MetadataValue.md(eda.markdown_table([{key: k, "count": v} for k, v in sorted(counts.items())]))
+    return dg.MetadataValue.md(markdown_table([{key: k, "count": v} for k, v in sorted(counts.items())]))
 
 
 def _graph_metadata(store: GraphStore) -> "dict[str, dg.RawMetadataValue]":
@@ -154,7 +155,7 @@ def customer_age_groups(data_root: DataRootResource, graph_store: GraphStoreReso
     return dg.MaterializeResult(
         metadata={
             "customers_per_group": dg.MetadataValue.md(
-                eda.markdown_table([{"age_group": k, "customers": v} for k, v in per_group.items()])
+                markdown_table([{"age_group": k, "customers": v} for k, v in per_group.items()])
             ),
             **{f"customers/{name}": count for name, count in per_group.items()},
             "load_seconds": round(loaded - started, 3),
@@ -196,23 +197,23 @@ def graph_eda(data_root: DataRootResource, graph_store: GraphStoreResource) -> d
             "relationships": graph["relationships"],
             "node_count": graph["node_count"],
             "relationship_count": graph["relationship_count"],
-            "purchase_stats": dg.MetadataValue.md(eda.markdown_table(stats_rows)),
+            "purchase_stats": dg.MetadataValue.md(markdown_table(stats_rows)),
             "purchases_per_customer_mean": stats["customer"].mean,
             "purchases_per_customer_sd": stats["customer"].sd,
             "purchases_per_product_mean": stats["product"].mean,
             "purchases_per_product_sd": stats["product"].sd,
             "top_product_types": dg.MetadataValue.md(
-                eda.markdown_table(types) + "\n\n" + _chart(types, "product_type", "purchases", "Top product types")
+                markdown_table(types) + "\n\n" + _chart(types, "product_type", "purchases", "Top product types")
             ),
             "top_garment_groups": dg.MetadataValue.md(
-                eda.markdown_table(garments) + "\n\n"
+                markdown_table(garments) + "\n\n"
                 + _chart(garments, "garment_group", "purchases", "Top garment groups")
             ),
             "purchases_by_month": dg.MetadataValue.md(
-                _chart(months, "month", "purchases", "Purchases by month") + "\n\n" + eda.markdown_table(months)
+                _chart(months, "month", "purchases", "Purchases by month") + "\n\n" + markdown_table(months)
             ),
             "purchases_by_age_group": dg.MetadataValue.md(
-                eda.markdown_table(ages) + "\n\n" + _chart(ages, "age_group", "purchases", "Purchases by age group")
+                markdown_table(ages) + "\n\n" + _chart(ages, "age_group", "purchases", "Purchases by age group")
             ),
             "query_seconds": round(time.perf_counter() - started, 3),
         }

@@ -8,22 +8,13 @@ import dagster as dg
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from hm_pipeline.markdown import markdown_table
+
 PREVIEW_ROWS = 5
 
 
 def column_schema(arrow_schema: pa.Schema) -> dg.TableSchema:
     return dg.TableSchema(columns=[dg.TableColumn(f.name, str(f.type)) for f in arrow_schema])
-
-
-def markdown_table(rows: list[dict]) -> str:
-    if not rows:
-        return "_(no rows)_"
-    header = list(rows[0])
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
-        cells = (str(row[c]).replace("|", "\\|").replace("\n", " ") for c in header)
-        lines.append("| " + " | ".join(cell if len(cell) <= 60 else cell[:57] + "..." for cell in cells) + " |")
-    return "\n".join(lines)
 
 
 def table_metadata(table: pa.Table, path: Path) -> dict[str, dg.MetadataValue | int | str]:
@@ -33,7 +24,7 @@ def table_metadata(table: pa.Table, path: Path) -> dict[str, dg.MetadataValue | 
         "dagster/row_count": table.num_rows,
         "dagster/column_schema": column_schema(table.schema),
         "path": dg.MetadataValue.path(str(path)),
-        "preview": dg.MetadataValue.md(markdown_table(table.slice(0, PREVIEW_ROWS).to_pylist())),
+        "preview": dg.MetadataValue.md(markdown_table(table.slice(0, PREVIEW_ROWS).to_pylist(), max_cell=60)),
         "null_counts": dg.MetadataValue.json(nulls),
     }
 
@@ -53,6 +44,6 @@ def parquet_metadata(path: Path) -> dict[str, dg.MetadataValue | int | str]:
         "dagster/row_count": meta.metadata.num_rows,
         "dagster/column_schema": column_schema(meta.schema_arrow),
         "path": dg.MetadataValue.path(str(path)),
-        "preview": dg.MetadataValue.md(markdown_table(pa.Table.from_batches([head]).to_pylist())),
+        "preview": dg.MetadataValue.md(markdown_table(pa.Table.from_batches([head]).to_pylist(), max_cell=60)),
         "null_counts": dg.MetadataValue.json(nulls),
     }

@@ -20,7 +20,7 @@ from pydantic import Field
 from hm_pipeline.atomic import atomic_path
 from hm_pipeline.defs.graph import GraphStoreResource
 from hm_pipeline.defs.images import similar_dir
-from hm_pipeline.defs.metadata import markdown_table
+from hm_pipeline.markdown import markdown_table
 from hm_pipeline.defs.resources import DataRootResource
 from hm_pipeline.defs.training import PRODUCTION_MODEL, als_dir, interactions_dir
 from hm_pipeline.graph.store import AGE_GROUPS_PART, GRAPH_PART

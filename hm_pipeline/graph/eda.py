@@ -71,26 +71,6 @@ def purchases_by_age_group(store: GraphStore) -> list[dict[str, Any]]:
              "purchases": bought.get(name, {}).get("purchases", 0)} for name in GROUP_NAMES]
 
 
-def markdown_table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:
-    """A GitHub-style markdown table (numbers with thousands separators, floats to 2 decimals)."""
-    if not rows:
-        return "_(no rows)_"
-    columns = columns or list(rows[0])
-
-    def fmt(value: Any) -> str:
-        if isinstance(value, bool) or value is None:
-            return "" if value is None else str(value)
-        if isinstance(value, int):
-            return f"{value:,}"
-        if isinstance(value, float):
-            return f"{value:,.2f}"
-        return str(value).replace("|", "\\|")
-
-    lines = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
-    lines += ["| " + " | ".join(fmt(r.get(c)) for c in columns) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def bar_chart_png(labels: list[str], values: list[float], title: str, ylabel: str) -> bytes:
     """A bar chart as PNG bytes (matplotlib, headless)."""
     import matplotlib

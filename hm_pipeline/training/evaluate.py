@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from implicit.cpu.als import AlternatingLeastSquares
 
+from hm_pipeline.markdown import markdown_table as shared_markdown_table
 from hm_pipeline.training.als import recommend_rows
 from hm_pipeline.training.baselines import DEFAULT_WINDOW_DAYS, popularity, repurchase_then_trending
 from hm_pipeline.training.interactions import InteractionMatrix
@@ -81,12 +82,8 @@ def _row(name: str, scores: RankingScores, served: int, note: str) -> dict:
 
 
 def markdown_table(rows: list[dict]) -> str:
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] + ["---:"] * 5 + ["---"]) + "|"]
-    for row in rows:
-        cells = [row["candidate"]] + [f"{row[c]:.5f}" for c in COLUMNS[1:4]]
-        cells += [str(row["users_evaluated"]), str(row["served_by_model"]), row["note"]]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    """The evaluation table: scores to 5 decimals, in `COLUMNS` order."""
+    return shared_markdown_table(rows, COLUMNS, float_digits=5)
 
 
 def to_json(rows: list[dict], split: TimeSplit, extra: Mapping | None = None) -> str:
