@@ -8,6 +8,10 @@ import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 TMP_MARK = ".tmp-"
 
@@ -42,6 +46,12 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
         elif tmp.exists():
             tmp.unlink()
+
+
+def write_parquet(table: pa.Table, path: str | os.PathLike[str], **options: Any) -> None:
+    """`pq.write_table` through `atomic_path`: readers see the old file or the whole new one."""
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp, **options)
 
 
 def remove_stale_temps(folder: str | os.PathLike[str]) -> list[Path]:

@@ -12,6 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
+from hm_pipeline.atomic import write_parquet
 from hm_pipeline.defs import graph as graph_defs
 from hm_pipeline.defs import images as image_defs
 from hm_pipeline.defs.resources import DataRootResource
@@ -58,9 +59,9 @@ def setup(tmp_path_factory):
     image_tables.write_similar_dir(image_defs.similar_dir(layout), table,
                                    NO_STATE)
     layout.embeddings_dir.mkdir(parents=True, exist_ok=True)
-    image_tables.write_parquet_atomic(embeddings_for(codes[:3] + UNKNOWN[:1], 1),
+    write_parquet(embeddings_for(codes[:3] + UNKNOWN[:1], 1),
                                       image_defs.embeddings_file(layout, "010"))
-    image_tables.write_parquet_atomic(embeddings_for(codes[3:5], 2), image_defs.embeddings_file(layout, "011"))
+    write_parquet(embeddings_for(codes[3:5], 2), image_defs.embeddings_file(layout, "011"))
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(image_defs.image_folders.name, ["010", "011"])
     assert _materialize(root, instance, ["product_graph"]).success

@@ -8,7 +8,6 @@ import shutil
 import dagster as dg
 import numpy as np
 import pandas as pd
-import pyarrow.csv as pv
 import pyarrow.parquet as pq
 import pytest
 

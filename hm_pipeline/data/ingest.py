@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from hm_pipeline.atomic import atomic_path
+from hm_pipeline.atomic import atomic_path, write_parquet
 from hm_pipeline.data import schema
 from hm_pipeline.data.csv_columns import (
     Block,
@@ -112,16 +112,11 @@ def with_index(table: pa.Table, index_field: pa.Field) -> pa.Table:
     return table.add_column(0, index_field, pa.array(np.arange(table.num_rows, dtype=np.int32)))
 
 
-def write_parquet(table: pa.Table, dest: Path) -> None:
-    with atomic_path(dest) as tmp:
-        pq.write_table(table, tmp, row_group_size=PARQUET_ROW_GROUP, compression="zstd")
-
-
 def ingest_articles(src: Path, dest: Path) -> pa.Table:
     """articles.csv → Parquet sorted by article_id, with `article_idx` = row position."""
     table = read_typed(src, ARTICLE_SPECS, schema.ARTICLES, multiline=True)
     table = with_index(sort_unique_by_id(table, "article_id", src.name), schema.ARTICLE_IDX)
-    write_parquet(table, dest)
+    write_parquet(table, dest, row_group_size=PARQUET_ROW_GROUP, compression="zstd")
     return table
 
 
@@ -129,7 +124,7 @@ def ingest_customers(src: Path, dest: Path) -> pa.Table:
     """customers.csv → Parquet sorted by customer_id, with `customer_idx` = row position."""
     table = read_typed(src, CUSTOMER_SPECS, schema.CUSTOMERS)
     table = with_index(sort_unique_by_id(table, "customer_id", src.name), schema.CUSTOMER_IDX)
-    write_parquet(table, dest)
+    write_parquet(table, dest, row_group_size=PARQUET_ROW_GROUP, compression="zstd")
     return table
 
 

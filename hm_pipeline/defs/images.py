@@ -16,6 +16,7 @@ from hm_pipeline.defs.resources import DataRootResource
 from hm_pipeline.images import knn, similarity_stats, tables
 from hm_pipeline.images.embed import embed_images, load_model
 from hm_pipeline.images.scan import Skipped, fingerprint_tree, plan_folder_changes, scan_folder
+from hm_pipeline.atomic import write_parquet
 from hm_pipeline.layout import DataLayout
 
 image_folders = dg.DynamicPartitionsDefinition(name="image_folders")
@@ -84,7 +85,7 @@ def image_embeddings(
     if model.is_random:
         context.log.warning(f"image_embeddings {folder}: RANDOM weights ({model.weights_used}), not ImageNet")
     result = embed_images(scan.article_ids, scan.paths, model, config.batch_size)
-    tables.write_parquet_atomic(
+    write_parquet(
         tables.embeddings_table(result.article_ids, result.embeddings), embeddings_file(layout, folder)
     )
     skipped = scan.skipped + result.skipped

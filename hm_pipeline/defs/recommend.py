@@ -14,10 +14,9 @@ from pathlib import Path
 
 import dagster as dg
 import numpy as np
-import pyarrow.parquet as pq
 from pydantic import Field
 
-from hm_pipeline.atomic import atomic_path
+from hm_pipeline.atomic import write_parquet
 from hm_pipeline.defs.graph import GraphStoreResource
 from hm_pipeline.defs.images import similar_dir
 from hm_pipeline.markdown import markdown_table
@@ -90,9 +89,7 @@ def fused_recommendations(
     lap("fuse")
     table = fused_table(recs, catalog)
     out = fused_path(layout)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_path(out) as tmp:
-        pq.write_table(table, tmp)
+    write_parquet(table, out)
     lap("write")
     report = recs.report()
     context.log.info(f"fused {report['customers']} customers; seconds per stage {seconds}")

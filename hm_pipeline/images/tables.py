@@ -51,11 +51,6 @@ def embeddings_table(article_ids: list[str], embeddings: np.ndarray) -> pa.Table
     return pa.Table.from_arrays([ids, column], schema=EMBEDDINGS_SCHEMA)
 
 
-def write_parquet_atomic(table: pa.Table, path: str | os.PathLike[str]) -> None:
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)
-
-
 def read_embeddings(files: Iterable[str | os.PathLike[str]]) -> tuple[np.ndarray, np.ndarray]:
     """(article ids sorted ascending, float32 [n, 2048]) from per-folder embedding files.
 
