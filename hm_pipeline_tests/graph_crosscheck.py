@@ -31,6 +31,7 @@ from hm_pipeline.graph.tables import graph_tables  # noqa: E402
 from hm_pipeline_tests.graph_fixtures import IngestTables, random_ingest  # noqa: E402
 
 SAMPLE = 12  # customers / products whose per-entity results are compared (2-hop queries are costly)
+IDX_RANGE = (3, 60)  # [first_idx, last_idx) of the customers in the range statements (departments, indexes)
 
 
 def samples(tables: IngestTables) -> tuple[list[str], list[str]]:
@@ -61,10 +62,10 @@ def graph_results(store: Any, customers: list[str], products: list[str]) -> dict
         "two_hop_path_count": rows("two_hop_path_count")[0]["paths"],
         "purchases_per_customer": {r["customer_id"]: r["purchases"]
                                    for r in rows("purchases_per_customer", customer_ids=customers)},
-        "customer_departments": sorted([r["customer_id"], r["department"]]
-                                       for r in rows("customer_departments", customer_ids=customers)),
-        "customer_indexes": sorted([r["customer_id"], r["index_code"]]
-                                   for r in rows("customer_indexes", customer_ids=customers)),
+        "customer_departments": sorted([r["customer_idx"], r["department"]] for r in rows(
+            "customer_departments", first_idx=IDX_RANGE[0], last_idx=IDX_RANGE[1])),
+        "customer_indexes": sorted([r["customer_idx"], r["index_code"]] for r in rows(
+            "customer_indexes", first_idx=IDX_RANGE[0], last_idx=IDX_RANGE[1])),
         "co_purchase_scores": sorted([r["customer_id"], r["product"], r["score"]]
                                      for r in rows("co_purchase_scores", customer_ids=customers)),
         "co_purchase_pairs": sorted([r["product"], r["other"], r["paths"]]
@@ -112,7 +113,8 @@ def expected_results(tables: IngestTables, customers: list[str], products: list[
         row[col_of[pid]] = 0
         pairs += [[pid, code[j], int(row[j])] for j in np.flatnonzero(row)]
 
-    sample = tx[tx.customer_id.isin(customers)].merge(art, on="article_id")
+    in_range = tx[(tx.customer_idx >= IDX_RANGE[0]) & (tx.customer_idx < IDX_RANGE[1])].merge(art, on="article_id")
+    in_range = in_range.assign(customer_idx=in_range.customer_idx.astype(int))
     joined = tx.merge(art, on="article_id")
     by_type = joined.groupby("product_type_name").agg(products=("article_id", "nunique"), purchases=("t_dat", "size"))
     by_garment = joined.groupby("garment_group_name").agg(products=("article_id", "nunique"),
@@ -132,10 +134,10 @@ def expected_results(tables: IngestTables, customers: list[str], products: list[
         "purchase_count": int(len(tx)),
         "two_hop_path_count": two_hop,
         "purchases_per_customer": {c: int(per_customer[c]) for c in customers if c in per_customer.index},
-        "customer_departments": sorted([c, int(d)] for c, d in
-                                       sample[["customer_id", "department_no"]].drop_duplicates().itertuples(index=False)),
-        "customer_indexes": sorted([c, i] for c, i in
-                                   sample[["customer_id", "index_code"]].drop_duplicates().itertuples(index=False)),
+        "customer_departments": sorted([int(c), int(d)] for c, d in in_range[["customer_idx", "department_no"]]
+                                       .drop_duplicates().itertuples(index=False)),
+        "customer_indexes": sorted([int(c), i] for c, i in in_range[["customer_idx", "index_code"]]
+                                   .drop_duplicates().itertuples(index=False)),
         "co_purchase_scores": sorted(scores),
         "co_purchase_pairs": sorted(pairs),
         "purchases_per_product_type": {k: [int(r.products), int(r.purchases)] for k, r in by_type.iterrows()},

@@ -7,6 +7,7 @@ import shutil
 
 import dagster as dg
 import numpy as np
+import pyarrow as pa
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
@@ -142,10 +143,13 @@ def test_batched_graph_pairs_equal_pandas_pairs(chain):
     with EmbeddedGraphStore(layout.graph_dir / "kuzu", engine="kuzu", read_only=True) as store:
         for statement, column, value in (("customer_departments", "department_no", "department"),
                                          ("customer_indexes", "index_code", "index_code")):
-            ids, values, calls = inputs.graph_pairs(store, statement, catalog.customer_ids, value, chunk=101)
+            ids, values, calls = inputs.graph_pairs(store, statement, catalog.n_customers, value, chunk=101)
             assert calls == -(-catalog.n_customers // 101)
-            got = set(zip(ids.to_pylist(), values.to_pylist()))
+            got = set(zip(catalog.customer_ids.take(pa.array(ids)).to_pylist(), values.to_pylist()))
             want = set(joined[["customer_id", column]].drop_duplicates().itertuples(index=False, name=None))
+            assert len(got) == len(ids)  # a (customer, code) pair once, whichever call found it
+            whole, _, one_call = inputs.graph_pairs(store, statement, catalog.n_customers, value)
+            assert one_call == 1 and sorted(whole.tolist()) == sorted(ids.tolist())  # embedded default: one call
             assert got == {(c, int(v) if column == "department_no" else v) for c, v in want}
         codes, _ = inputs.graph_age_groups(store, catalog, chunk=101)
         attributes, _ = inputs.graph_attribute_filter(store, catalog, chunk=101)

@@ -25,5 +25,7 @@ CREATE CONSTRAINT unique_GarmentGroup_number IF NOT EXISTS
 FOR (n:`GarmentGroup`) REQUIRE n.number IS UNIQUE;
 CREATE CONSTRAINT unique_Customer_id IF NOT EXISTS
 FOR (n:`Customer`) REQUIRE n.id IS UNIQUE;
+CREATE INDEX range_Customer_idx IF NOT EXISTS
+FOR (n:`Customer`) ON (n.idx);
 CREATE CONSTRAINT unique_AgeGroup_name IF NOT EXISTS
 FOR (n:`AgeGroup`) REQUIRE n.name IS UNIQUE;

@@ -1,5 +1,4 @@
-// The AgeGroup of each customer in $customer_ids (cold-start popularity in the fusion step).
-UNWIND $customer_ids AS customer_id
-MATCH (c:Customer {id: customer_id})-[:IS_AGE_GROUP]->(g:AgeGroup)
-RETURN c.id AS customer_id, g.name AS age_group
-ORDER BY customer_id;
+// The AgeGroup of each customer with $first_idx <= idx < $last_idx (cold-start popularity in the fusion step).
+MATCH (c:Customer)-[:IS_AGE_GROUP]->(g:AgeGroup)
+WHERE c.idx >= $first_idx AND c.idx < $last_idx
+RETURN c.idx AS customer_idx, g.name AS age_group;

@@ -1,5 +1,5 @@
-// Departments each customer in $customer_ids bought from (the fusion step's department filter).
-UNWIND $customer_ids AS customer_id
-MATCH (c:Customer {id: customer_id})-[:PURCHASED]->(:Product)-[:FROM_DEPARTMENT]->(d:Department)
-RETURN DISTINCT c.id AS customer_id, d.number AS department
-ORDER BY customer_id, department;
+// Departments each customer with $first_idx <= idx < $last_idx bought from (the fusion step's department filter).
+// One call per range of customers (`GraphStore.customer_chunk`), never one per customer.
+MATCH (c:Customer)-[:PURCHASED]->(:Product)-[:FROM_DEPARTMENT]->(d:Department)
+WHERE c.idx >= $first_idx AND c.idx < $last_idx
+RETURN DISTINCT c.idx AS customer_idx, d.number AS department;

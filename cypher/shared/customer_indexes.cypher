@@ -1,5 +1,5 @@
-// Indexes each customer in $customer_ids bought from (the fusion step's index filter).
-UNWIND $customer_ids AS customer_id
-MATCH (c:Customer {id: customer_id})-[:PURCHASED]->(:Product)-[:HAS_INDEX]->(i:`Index`)
-RETURN DISTINCT c.id AS customer_id, i.code AS index_code
-ORDER BY customer_id, index_code;
+// Indexes each customer with $first_idx <= idx < $last_idx bought from (the fusion step's index filter).
+// One call per range of customers (`GraphStore.customer_chunk`), never one per customer.
+MATCH (c:Customer)-[:PURCHASED]->(:Product)-[:HAS_INDEX]->(i:`Index`)
+WHERE c.idx >= $first_idx AND c.idx < $last_idx
+RETURN DISTINCT c.idx AS customer_idx, i.code AS index_code;

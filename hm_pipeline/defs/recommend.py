@@ -40,7 +40,8 @@ def submission_path(layout: DataLayout) -> Path:
 
 
 class FusedRecommendationsConfig(dg.Config):
-    graph_chunk: int = Field(inputs.GRAPH_CHUNK, description="customer ids per batched graph call (UNWIND)")
+    graph_chunk: int = Field(0, description="customers per batched graph call (a Customer.idx range); 0 = the "
+                             "backend's default: all in one call on the embedded engine, 50,000 on Neo4j")
     seed: int = Field(0, description="seed of the random order of candidates without a score")
     repurchase_days: int = Field(28, description="own purchases of the last N days are repurchase candidates")
     trending_days: int = Field(7, description="bestseller window of the trending source")
@@ -79,9 +80,9 @@ def fused_recommendations(
     with graph_store.open(layout, read_only=True) as store:
         store.ensure_complete(GRAPH_PART)
         store.ensure_complete(AGE_GROUPS_PART)
-        attributes, filter_calls = inputs.graph_attribute_filter(store, catalog, config.graph_chunk)
+        attributes, filter_calls = inputs.graph_attribute_filter(store, catalog, config.graph_chunk or None)
         lap("graph_department_index")
-        age_group, age_calls = inputs.graph_age_groups(store, catalog, config.graph_chunk)
+        age_group, age_calls = inputs.graph_age_groups(store, catalog, config.graph_chunk or None)
         lap("graph_age_groups")
     fusion_config = FusionConfig(seed=config.seed, repurchase_days=config.repurchase_days,
                                  trending_days=config.trending_days, chunk_customers=config.chunk_customers)

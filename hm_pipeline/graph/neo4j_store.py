@@ -65,6 +65,7 @@ class Neo4jGraphStore(GraphStore):
     """A Neo4j database reached through `driver` (a `neo4j.Driver`; the store closes it)."""
 
     dialect = "neo4j"
+    customer_chunk = 50_000
 
     def __init__(
         self,

@@ -28,6 +28,10 @@ class GraphStore(abc.ABC):
     """
 
     dialect: str
+    #: Customers per batched per-customer statement (`$first_idx <= Customer.idx < $last_idx`); None = all in one
+    #: call. The embedded engine scans its relationship tables whatever the range, so one call beats many; a server
+    #: with an index on Customer.idx seeks each range.
+    customer_chunk: int | None = None
 
     @abc.abstractmethod
     def rebuild(self, graph: GraphTables) -> None:

@@ -1,8 +1,9 @@
 """Read the fusion inputs from the pipeline's files and the graph store into index space (no Dagster here).
 
 customer_idx / article_idx are row positions of the ingest Parquet files (sorted by id), so an id maps to its idx
-with one `pc.index_in` over the whole column. Graph answers come from batched statements: `UNWIND $customer_ids`
-with `chunk` ids per call, never one query per customer.
+with one `pc.index_in` over the whole column. Graph answers come from batched statements over ranges of
+Customer.idx (`$first_idx`, `$last_idx`): every customer in one call on the embedded engine, `customer_chunk`
+customers per call on Neo4j; never one query per customer.
 """
 
 from __future__ import annotations
@@ -28,10 +29,9 @@ from hm_pipeline.recommend.history import PurchaseHistory
 from hm_pipeline.recommend.ranking import AlsFactors
 from hm_pipeline.training.interactions import ITEMS_FILE, USERS_FILE
 
-GRAPH_CHUNK = 50_000
-DEPARTMENTS_STATEMENT = "customer_departments"  # -> customer_id, department
-INDEXES_STATEMENT = "customer_indexes"  # -> customer_id, index_code
-AGE_GROUP_STATEMENT = "customer_age_group"  # -> customer_id, age_group
+DEPARTMENTS_STATEMENT = "customer_departments"  # -> customer_idx, department
+INDEXES_STATEMENT = "customer_indexes"  # -> customer_idx, index_code
+AGE_GROUP_STATEMENT = "customer_age_group"  # -> customer_idx, age_group
 UNKNOWN_AGE_GROUP = GROUP_NAMES.index(UNKNOWN)
 
 
@@ -108,53 +108,58 @@ def read_als(model_path: str | os.PathLike[str], id_maps: str | os.PathLike[str]
                                    catalog.n_customers, catalog.n_articles)
 
 
-def _chunks(ids: pa.Array, chunk: int) -> Iterator[list[str]]:
-    if chunk < 1:
-        raise ValueError(f"chunk must be >= 1, got {chunk}")
-    for start in range(0, len(ids), chunk):
-        yield ids.slice(start, chunk).to_pylist()
+def customer_ranges(n_customers: int, chunk: int | None) -> Iterator[tuple[int, int]]:
+    """[first_idx, last_idx) ranges of at most `chunk` customers (None or 0: one range with all)."""
+    if chunk is not None and chunk < 0:
+        raise ValueError(f"chunk must be >= 0, got {chunk}")
+    step = chunk or max(n_customers, 1)
+    for first in range(0, n_customers, step):
+        yield first, min(first + step, n_customers)
 
 
-def graph_pairs(store: GraphStore, statement: str, customer_ids: pa.Array, value: str,
-                chunk: int = GRAPH_CHUNK) -> tuple[pa.Array, pa.Array, int]:
-    """(customer_id, value) rows of a `UNWIND $customer_ids` statement over every id, `chunk` ids per call;
-    returns the two columns and the number of calls made."""
+def graph_pairs(store: GraphStore, statement: str, n_customers: int, value: str,
+                chunk: int | None = None) -> tuple[np.ndarray, pa.Array, int]:
+    """(customer_idx, value) rows of a statement over Customer.idx ranges covering every customer, `chunk`
+    customers per call (None: the store's `customer_chunk`); returns both columns and the number of calls made."""
     ids, values, calls = [], [], 0
-    for part in _chunks(customer_ids, chunk):
-        table = store.run(statement, {"customer_ids": part})
-        ids.append(table["customer_id"].combine_chunks())
+    for first, last in customer_ranges(n_customers, store.customer_chunk if chunk is None else chunk):
+        table = store.run(statement, {"first_idx": first, "last_idx": last})
+        ids.append(table["customer_idx"].to_numpy().astype(np.int64, copy=False))
         values.append(table[value].combine_chunks())
         calls += 1
     if not ids:
-        return pa.array([], pa.string()), pa.array([]), 0
-    return pa.concat_arrays(ids), pa.concat_arrays([v.cast(values[0].type) for v in values]), calls
+        return np.empty(0, np.int64), pa.array([], pa.string()), 0
+    customers = np.concatenate(ids)
+    if len(customers) and (customers.min() < 0 or customers.max() >= n_customers):
+        raise ValueError(f"graph statement {statement}: customer_idx outside [0, {n_customers}) — the graph is out "
+                         "of step with customers.parquet: re-materialize product_graph")
+    return customers, pa.concat_arrays([v.cast(values[0].type) for v in values]), calls
 
 
-def graph_attribute_filter(store: GraphStore, catalog: Catalog, chunk: int = GRAPH_CHUNK) -> tuple[AttributeFilter, int]:
+def graph_attribute_filter(store: GraphStore, catalog: Catalog, chunk: int | None = None
+                           ) -> tuple[AttributeFilter, int]:
     """The department AND index filter from the graph's customer->department and customer->index pairs (batched);
     returns the filter and the number of graph calls."""
-    dep_ids, dep_values, dep_calls = graph_pairs(store, DEPARTMENTS_STATEMENT, catalog.customer_ids, "department", chunk)
-    idx_ids, idx_values, idx_calls = graph_pairs(store, INDEXES_STATEMENT, catalog.customer_ids, "index_code", chunk)
+    n = catalog.n_customers
+    dep_customers, dep_values, dep_calls = graph_pairs(store, DEPARTMENTS_STATEMENT, n, "department", chunk)
+    idx_customers, idx_values, idx_calls = graph_pairs(store, INDEXES_STATEMENT, n, "index_code", chunk)
     article_dep, pair_dep, n_dep = encode_codes(catalog.department_no,
                                                 dep_values.to_numpy(zero_copy_only=False).astype(np.int64))
     article_idx, pair_idx, n_idx = encode_codes(catalog.index_code, idx_values.to_numpy(zero_copy_only=False))
-    graph = f"graph statement {DEPARTMENTS_STATEMENT}/{INDEXES_STATEMENT}"
-    departments = CustomerCodes.from_pairs(catalog.customer_idx(dep_ids, graph)[pair_dep >= 0],
-                                           pair_dep[pair_dep >= 0], n_dep)
-    indexes = CustomerCodes.from_pairs(catalog.customer_idx(idx_ids, graph)[pair_idx >= 0],
-                                       pair_idx[pair_idx >= 0], n_idx)
+    departments = CustomerCodes.from_pairs(dep_customers[pair_dep >= 0], pair_dep[pair_dep >= 0], n_dep)
+    indexes = CustomerCodes.from_pairs(idx_customers[pair_idx >= 0], pair_idx[pair_idx >= 0], n_idx)
     return AttributeFilter(article_dep, article_idx, departments, indexes), dep_calls + idx_calls
 
 
-def graph_age_groups(store: GraphStore, catalog: Catalog, chunk: int = GRAPH_CHUNK) -> tuple[np.ndarray, int]:
+def graph_age_groups(store: GraphStore, catalog: Catalog, chunk: int | None = None) -> tuple[np.ndarray, int]:
     """int8 code (position in `GROUP_NAMES`) of each customer_idx's AgeGroup; no edge -> `unknown`."""
-    ids, names, calls = graph_pairs(store, AGE_GROUP_STATEMENT, catalog.customer_ids, "age_group", chunk)
+    customers, names, calls = graph_pairs(store, AGE_GROUP_STATEMENT, catalog.n_customers, "age_group", chunk)
     codes = np.full(catalog.n_customers, UNKNOWN_AGE_GROUP, np.int8)
     code = pc.index_in(names, value_set=pa.array(GROUP_NAMES, pa.string()))
     if code.null_count:
         raise ValueError(f"graph statement {AGE_GROUP_STATEMENT}: unknown age group name(s) "
                          f"{pc.unique(pc.filter(names, pc.is_null(code))).to_pylist()}")
-    codes[catalog.customer_idx(ids, f"graph statement {AGE_GROUP_STATEMENT}")] = code.to_numpy(zero_copy_only=False)
+    codes[customers] = code.to_numpy(zero_copy_only=False)
     return codes, calls
 
 
