@@ -125,6 +125,7 @@ def product_graph(data_root: DataRootResource, graph_store: GraphStoreResource) 
         metadata = _graph_metadata(store)
     return dg.MaterializeResult(
         metadata={
+            "dagster/row_count": metadata.get("relationships/PURCHASED", 0),  # one per transaction row
             **metadata,
             "backend": graph_store.backend if graph_store.backend == "neo4j" else graph_store.embedded_engine,
             "orphan_transactions": tables.orphan_transactions,
@@ -157,6 +158,7 @@ def customer_age_groups(data_root: DataRootResource, graph_store: GraphStoreReso
             "customers_per_group": dg.MetadataValue.md(
                 markdown_table([{"age_group": k, "customers": v} for k, v in per_group.items()])
             ),
+            "dagster/row_count": sum(per_group.values()),  # customers placed in an age group
             **{f"customers/{name}": count for name, count in per_group.items()},
             "load_seconds": round(loaded - started, 3),
             "node_count": metadata["node_count"],
@@ -319,6 +321,7 @@ def similar_graph(
         report = store.replace_similar(similar)
         metadata["similar_seconds"] = round(time.perf_counter() - started, 3)
         metadata.update(_report_metadata("relationships", report))
+        metadata["dagster/row_count"] = report.written
         if report.missing_rows:
             context.log.warning(f"{report.missing_rows} SIMILAR rows name {report.missing_products} articles that "
                                 f"are not Product nodes (left out), e.g. {list(report.missing_sample)[:5]}")

@@ -180,6 +180,7 @@ def als_model(context: dg.AssetExecutionContext, config: AlsModelConfig, data_ro
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2))
     context.log.info(f"ALS fits: eval {eval_seconds:.1f}s, production {prod_seconds:.1f}s")
     return dg.MaterializeResult(metadata={
+        "dagster/row_count": prod_model.user_factors.shape[0],  # customers with production factors
         "fit_seconds": round(prod_seconds, 2), "eval_fit_seconds": round(eval_seconds, 2),
         "factors": params.factors, "iterations": params.iterations,
         "regularization": params.regularization, "alpha": params.alpha,
