@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -17,17 +18,54 @@ TMP_MARK = ".tmp-"
 
 
 def _tmp_sibling(path: Path) -> Path:
-    return path.with_name(f"{TMP_MARK}{uuid.uuid4().hex[:8]}-{path.name}")
+    """`.tmp-<writer pid>-<random>-<name>`: the pid tells a later writer whether this one is still running."""
+    return path.with_name(f"{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}-{path.name}")
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    return True
+
+
+def _remove(entry: Path) -> None:
+    if entry.is_dir() and not entry.is_symlink():
+        shutil.rmtree(entry, ignore_errors=True)
+    else:
+        entry.unlink(missing_ok=True)
+
+
+def remove_dead_writers_temps(path: str | os.PathLike[str]) -> list[Path]:
+    """Delete the temporaries of `path` left by writers that no longer run (killed mid-write); return them.
+
+    A temporary of a writer that is still running (same pid namespace) is left alone.
+    """
+    final = Path(path)
+    pattern = re.compile(rf"^{re.escape(TMP_MARK)}(\d+)-[0-9a-f]{{8}}-{re.escape(final.name)}$")
+    removed = []
+    if final.parent.is_dir():
+        for entry in final.parent.iterdir():
+            match = pattern.match(entry.name)
+            if match and not _running(int(match.group(1))):
+                _remove(entry)
+                removed.append(entry)
+    return removed
 
 
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary sibling of `path`; on success fsync and rename it over `path`, on error delete it.
 
-    Works for files and directories (a directory replaces the old one only once it is complete).
+    Works for files and directories (a directory replaces the old one only once it is complete). Temporaries of
+    `path` left by a killed writer are deleted first.
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
+    remove_dead_writers_temps(final)
     tmp = _tmp_sibling(final)
     try:
         yield tmp
@@ -62,9 +100,6 @@ def remove_stale_temps(folder: str | os.PathLike[str]) -> list[Path]:
         return removed
     for entry in base.iterdir():
         if entry.name.startswith(TMP_MARK):
-            if entry.is_dir():
-                shutil.rmtree(entry, ignore_errors=True)
-            else:
-                entry.unlink(missing_ok=True)
+            _remove(entry)
             removed.append(entry)
     return removed

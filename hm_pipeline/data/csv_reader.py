@@ -76,6 +76,12 @@ def diagnose(path: Path, n_columns: int) -> IngestError | None:
             next(reader)
             for row, fields in enumerate(reader, start=1):
                 if len(fields) != n_columns:
+                    spanning = next((i for i, f in enumerate(fields) if "\n" in f or "\r" in f), None)
+                    if spanning is not None and spanning < n_columns:
+                        lines = fields[spanning].count("\n") + 1
+                        return IngestError(path.name, f"expected {n_columns} fields, found {len(fields)}: the quoted "
+                                           f"value runs over {lines} lines (is its closing quote missing?)",
+                                           row=row, column=str(spanning))
                     return IngestError(path.name, f"expected {n_columns} fields, found {len(fields)}", row=row)
                 for field in fields:
                     if any("\udc80" <= ch <= "\udcff" for ch in field):
