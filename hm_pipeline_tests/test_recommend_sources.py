@@ -125,3 +125,24 @@ def test_als_scores_are_dot_products_and_nan_outside_the_model():
     got = als.scores(np.array([5, 2, 2, 0]), np.array([3, 1, 0, 0]), chunk=1)
     np.testing.assert_array_equal(got[:3], [2.0, 7.0, 3.0])
     assert np.isnan(got[3])
+
+
+@pytest.mark.parametrize("scores", ["counts", "fractional", "negative", "huge"])
+def test_top_k_per_customer_orders_by_score_then_article_whatever_the_scores(scores):
+    from hm_pipeline.recommend.candidates import Candidates, rank_in_group, top_k_per_customer
+
+    rng = np.random.default_rng(3)
+    n = 50_000
+    customer = rng.integers(1_000_000, 1_000_300, n)
+    article = rng.integers(0, 105_000, n)
+    score = {"counts": rng.integers(0, 40, n).astype(float),  # many ties: article order decides
+             "fractional": rng.random(n),
+             "negative": rng.integers(-5, 5, n).astype(float),
+             "huge": rng.integers(0, 2**30, n).astype(float) * 4.0}[scores]
+    c = Candidates.build(customer, article, score)
+    got = top_k_per_customer(c, 7)
+    reference = c.take(np.lexsort((c.article, -c.score, c.customer)))
+    reference = reference.take(rank_in_group(reference.customer) < 7)
+    for field in ("customer", "article", "score"):
+        assert np.array_equal(getattr(got, field), getattr(reference, field))
+    assert np.bincount(got.customer - 1_000_000).max() == 7

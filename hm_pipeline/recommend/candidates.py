@@ -74,10 +74,40 @@ def rank_in_group(sorted_groups: np.ndarray) -> np.ndarray:
     return np.arange(n, dtype=np.int64) - np.repeat(starts, lengths)
 
 
+def _sorted_by_packed_key(c: Candidates) -> Candidates | None:
+    """`c` sorted by (customer, score desc, article) through one int64 key, when the scores are non-negative
+    integers (counts) and the three fields fit in 63 bits; else None. One integer sort instead of a 3-key lexsort
+    (~5x faster on the co-purchase candidates: tens of millions of rows per block)."""
+    if not len(c):
+        return None
+    score = c.score
+    low, high = float(score.min()), float(score.max())
+    if low < 0 or high >= 2**31 or not np.array_equal(score, np.floor(score)):
+        return None
+    base = int(c.customer.min())
+    customer_bits = (int(c.customer.max()) - base).bit_length()
+    article_bits = int(c.article.max()).bit_length()
+    score_bits = int(high).bit_length()
+    if customer_bits + score_bits + article_bits > 63:
+        return None
+    top = (1 << score_bits) - 1
+    key = (c.customer.astype(np.int64) - base) << (score_bits + article_bits)
+    key |= (top - score.astype(np.int64)) << article_bits
+    key |= c.article.astype(np.int64)
+    key.sort()
+    article_mask, score_mask = (1 << article_bits) - 1, (1 << score_bits) - 1
+    return Candidates(
+        ((key >> (score_bits + article_bits)) + base).astype(np.int32),
+        (key & article_mask).astype(np.int32),
+        (top - ((key >> article_bits) & score_mask)).astype(np.float32),
+    )
+
+
 def top_k_per_customer(c: Candidates, k: int) -> Candidates:
     """The `k` best-scored candidates of each customer (score desc, then article_idx asc), grouped by customer."""
-    order = np.lexsort((c.article, -c.score, c.customer))
-    sorted_c = c.take(order)
+    sorted_c = _sorted_by_packed_key(c)
+    if sorted_c is None:
+        sorted_c = c.take(np.lexsort((c.article, -c.score, c.customer)))
     return sorted_c.take(rank_in_group(sorted_c.customer) < k)
 
 
