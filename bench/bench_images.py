@@ -1,18 +1,35 @@
-"""Image-stage benchmarks, each side by side in one run (medians of --repeats):
+"""Image-stage benchmarks, each side by side in one run (cases interleaved within each repeat; medians):
 
-1. embedding: the batched tf.data pipeline vs the seed's loop (load_img + one `predict` per image), same model
-   (ResNet50V2, 224x224; random weights: ImageNet weights cannot be downloaded here, the arithmetic is identical),
-   same real photos;
-2. exact top-10 (blocked, `knn.topk_full`) vs the bare float32 matrix product it needs (same blocks) vs the naive
-   full matmul + argsort; and adding one folder (`knn.topk_update`) vs the full rebuild;
+1. embedding: the batched tf.data pipeline (`embed.embed_images`) vs the seed's loop (keras `load_img` 224x224 +
+   `img_to_array` + `preprocess_input` + one `predict` per image), same model object (ResNet50V2, 224x224; seeded
+   random weights: ImageNet weights cannot be downloaded here, the arithmetic is identical), same process and
+   TensorFlow settings (the pipeline's: oneDNN on, `embed.configure_tf_threads`), same real photos;
+2. exact top-10 over random Gaussian float32 vectors (`knn.topk_full`, blocked) vs the bare float32 matrix product
+   it needs (the same row blocks of the normalized matrix times its transpose, results discarded); and adding one
+   folder (`knn.topk_update` with `added` new rows at the end) vs that full rebuild. The state before the folder
+   landed is derived once, untimed, from the full result by `knn.topk_update(removed=the folder)` (equal to a
+   full rebuild of the old rows, as test_images_knn.py checks; this saves a second full pass), and each
+   incremental result is checked equal to the full rebuild, bit for bit;
 3. the sensor's folder fingerprint scan over ~100k empty files.
 
-    .venv/bin/python bench/bench_images.py [--images 64] [--n 20000] [--added 1200] [--files 100000]
+Every case reports wall and process CPU seconds (all threads); each section records the 1-minute load average
+(`os.getloadavg`) at its start and end: the machine is shared.
+
+Figures for issue #4 (105,000 x 2048, one ~1,200-image folder; the 105k product is ~4.5e13 flops, minutes):
+
+    .venv/bin/python bench/bench_images.py --only knn --knn-repeats 1 --out bench/out/images_knn.json
+    .venv/bin/python bench/bench_images.py --only embedding --out bench/out/images_embedding.json
+    TF_ENABLE_ONEDNN_OPTS=0 .venv/bin/python bench/bench_images.py --only embedding --repeats 1 \
+        --out bench/out/images_embedding_onednn_off.json   # TensorFlow's own default on AMD CPUs, for comparison
+
+(defaults: --n 105000 --added 1200 --knn-repeats 1 --images 150 --repeats 3 --batch-sizes 8,32).
+Quick run at a small size: `--n 20000 --knn-repeats 3`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import sys
@@ -32,23 +49,41 @@ from hm_pipeline.images.scan import fingerprint_tree, scan_folder  # noqa: E402
 REAL_IMAGES = REPO_ROOT.parent / "shared" / "real_sample" / "images"
 
 
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def log(message: str) -> None:
+    print(f"  .. {message}", file=sys.stderr, flush=True)
 
 
-def side_by_side(cases: dict[str, Callable[[], object]], repeats: int) -> dict[str, float]:
-    """Median seconds per case, the cases interleaved within each repeat (same machine load for each)."""
-    times: dict[str, list[float]] = {name: [] for name in cases}
+def load() -> list[float]:
+    return [round(v, 2) for v in os.getloadavg()]
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, float, object]:
+    """(wall seconds, process CPU seconds over all threads, result)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = fn()
+    return time.perf_counter() - wall, time.process_time() - cpu, result
+
+
+def median_of(runs: list[tuple[float, float]]) -> dict[str, object]:
+    return {
+        "wall_s": statistics.median(w for w, _ in runs),
+        "cpu_s": statistics.median(c for _, c in runs),
+        "runs": [{"wall_s": round(w, 3), "cpu_s": round(c, 3)} for w, c in runs],
+    }
+
+
+def side_by_side(cases: dict[str, Callable[[], object]], repeats: int) -> dict[str, dict[str, object]]:
+    """Median wall/CPU seconds per case, the cases interleaved within each repeat (same machine load for each)."""
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
     for _ in range(repeats):
         for name, fn in cases.items():
-            times[name].append(timed(fn))
-            print(f"  .. {name}: {times[name][-1]:.2f} s", file=sys.stderr, flush=True)
-    return {name: statistics.median(t) for name, t in times.items()}
+            wall, cpu, _ = timed(fn)
+            runs[name].append((wall, cpu))
+            log(f"{name}: {wall:.2f} s wall, {cpu:.2f} s CPU, load {load()}")
+    return {name: median_of(r) for name, r in runs.items()}
 
 
-def bench_embedding(n_images: int, repeats: int, batch_sizes: list[int]) -> None:
+def bench_embedding(n_images: int, repeats: int, batch_sizes: list[int]) -> dict[str, object]:
     from hm_pipeline.images.embed import embed_images, load_model
 
     scans = [scan_folder(p) for p in sorted(REAL_IMAGES.iterdir()) if p.is_dir()]
@@ -72,45 +107,93 @@ def bench_embedding(n_images: int, repeats: int, batch_sizes: list[int]) -> None
         return run
 
     cases = {"seed loop": seed_loop, **{f"batch {b}": batched(b) for b in batch_sizes}}
+    start_load = load()
     for fn in cases.values():
         fn()  # warm-up: graph tracing, file cache
     med = side_by_side(cases, repeats)
+    seed = med["seed loop"]
     print(f"\n[embedding] {len(paths)} real photos, ResNet50V2 224x224, {repeats} repeats, medians")
-    for name, sec in med.items():
-        ratio = med["seed loop"] / sec
-        print(f"  {name:<10} {sec:8.2f} s  {len(paths) / sec:7.2f} images/s  {ratio:5.2f}x seed loop")
+    for name, m in med.items():
+        m["images_per_s"] = len(paths) / m["wall_s"]
+        m["x_seed_loop_wall"] = seed["wall_s"] / m["wall_s"]
+        m["x_seed_loop_cpu"] = seed["cpu_s"] / m["cpu_s"]
+        print(
+            f"  {name:<10} {m['wall_s']:8.2f} s wall {m['cpu_s']:8.2f} s CPU  {m['images_per_s']:7.2f} images/s"
+            f"  {m['x_seed_loop_wall']:5.2f}x seed loop (wall)  {m['x_seed_loop_cpu']:5.2f}x (CPU)"
+        )
     print("  goal: batched >= 2.5x seed loop")
+    return {
+        "images": len(paths),
+        "repeats": repeats,
+        "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS"),
+        "load_start": start_load,
+        "load_end": load(),
+        "cases": med,
+    }
 
 
-def bench_knn(n: int, added: int, repeats: int, naive: bool, bare: bool = True) -> None:
+def bench_knn(n: int, added: int, repeats: int, naive: bool, bare: bool = True) -> dict[str, object]:
+    start_load = load()
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((n, 2048)).astype(np.float32)
+    x = rng.standard_normal((n, 2048), dtype=np.float32)
     xn = knn.normalize_rows(x)
-
-    def bare_matmul() -> None:
-        with knn.blas_threads():
-            for start in range(0, n, knn.DEFAULT_BLOCK):
-                xn[start : start + knn.DEFAULT_BLOCK] @ xn.T
-
     ids = np.array([f"{i:010d}" for i in range(n)], dtype=object)
     old_n = n - added
-    old = knn.topk_full(x[:old_n])  # the state before the folder landed
-    print(f"  .. previous top-k over {old_n} rows ready", file=sys.stderr, flush=True)
 
-    def incremental() -> None:
-        _, stats = knn.topk_update(
-            x, ids, ids[old.src], ids[old.dst], old.score, ids[old_n:].tolist(), [], [], knn.DEFAULT_K
+    def bare_matmul() -> None:  # the products topk_full computes, into one reused buffer as topk_full does
+        out = np.empty((min(knn.DEFAULT_BLOCK, n), n), dtype=np.float32)
+        with knn.blas_threads():
+            for start in range(0, n, knn.DEFAULT_BLOCK):
+                q = xn[start : start + knn.DEFAULT_BLOCK]
+                np.matmul(q, xn.T, out=out[: len(q)])
+
+    runs: dict[str, list[tuple[float, float]]] = {"bare matmul": [], "topk_full": [], "add folder": []}
+    setup: dict[str, object] = {}
+    for _ in range(repeats):
+        if bare:
+            wall, cpu, _ = timed(bare_matmul)
+            runs["bare matmul"].append((wall, cpu))
+            log(f"bare matmul: {wall:.2f} s wall, {cpu:.2f} s CPU, load {load()}")
+        wall, cpu, full = timed(lambda: knn.topk_full(x))
+        runs["topk_full"].append((wall, cpu))
+        log(f"topk_full: {wall:.2f} s wall, {cpu:.2f} s CPU, load {load()}")
+        if not setup:  # the lists before the folder landed, from the full result (untimed in the comparison)
+            wall, cpu, (old, stats) = timed(
+                lambda: knn.topk_update(
+                    x[:old_n], ids[:old_n], ids[full.src], ids[full.dst], full.score, [], [], ids[old_n:].tolist()
+                )
+            )
+            assert stats.mode == "incremental"
+            setup = {"wall_s": wall, "cpu_s": cpu, "lists_recomputed": stats.lists_recomputed}
+            log(f"state before the folder ({stats.lists_recomputed} lists recomputed): {wall:.2f} s wall")
+        wall, cpu, (got, stats) = timed(
+            lambda: knn.topk_update(
+                x, ids, ids[old.src], ids[old.dst], old.score, ids[old_n:].tolist(), [], [], knn.DEFAULT_K
+            )
         )
         assert stats.mode == "incremental"
-
-    cases = {"bare matmul": bare_matmul} if bare else {}
-    med = side_by_side({**cases, "topk_full": lambda: knn.topk_full(x), "add folder": incremental}, repeats)
-    print(f"\n[knn] {n} x 2048 float32, k=10, block {knn.DEFAULT_BLOCK}, {repeats} repeats, medians")
-    for name, sec in med.items():
-        print(f"  {name:<12} {sec:8.2f} s")
+        for field in ("src", "dst", "score", "rank"):
+            assert np.array_equal(getattr(got, field), getattr(full, field)), f"incremental != full rebuild: {field}"
+        runs["add folder"].append((wall, cpu))
+        log(f"add folder ({stats.lists_recomputed} lists recomputed): {wall:.2f} s wall, {cpu:.2f} s CPU")
+    med = {name: median_of(r) for name, r in runs.items() if r}
+    print(f"\n[knn] {n} x 2048 float32 (random Gaussian rows), k=10, block {knn.DEFAULT_BLOCK}, {repeats} repeats,"
+          " medians")
+    for name, m in med.items():
+        print(f"  {name:<12} {m['wall_s']:8.2f} s wall {m['cpu_s']:8.2f} s CPU")
+    report: dict[str, object] = {"n": n, "dim": 2048, "k": knn.DEFAULT_K, "block": knn.DEFAULT_BLOCK, "added": added,
+                                 "repeats": repeats, "load_start": start_load, "cases": med,
+                                 "setup_state_before_folder": setup, "incremental_equals_full": True}
     if bare:
-        print(f"  topk_full / bare matmul: {med['topk_full'] / med['bare matmul']:.2f}x  (goal <= 1.3x)")
-    print(f"  add {added} to {old_n} / full rebuild: {100 * med['add folder'] / med['topk_full']:.1f}%  (goal <= 5%)")
+        report["topk_full_over_bare_wall"] = med["topk_full"]["wall_s"] / med["bare matmul"]["wall_s"]
+        report["topk_full_over_bare_cpu"] = med["topk_full"]["cpu_s"] / med["bare matmul"]["cpu_s"]
+        print(f"  topk_full / bare matmul: {report['topk_full_over_bare_wall']:.3f}x wall, "
+              f"{report['topk_full_over_bare_cpu']:.3f}x CPU  (goal <= 1.3x)")
+    report["add_over_full_wall"] = med["add folder"]["wall_s"] / med["topk_full"]["wall_s"]
+    report["add_over_full_cpu"] = med["add folder"]["cpu_s"] / med["topk_full"]["cpu_s"]
+    print(f"  add {added} to {old_n} / full rebuild: {100 * report['add_over_full_wall']:.2f}% wall, "
+          f"{100 * report['add_over_full_cpu']:.2f}% CPU  (goal <= 5%)")
+    print("  incremental result == full rebuild: yes (checked every repeat)")
     if naive:
 
         def full_matmul_argsort() -> None:
@@ -119,11 +202,15 @@ def bench_knn(n: int, added: int, repeats: int, naive: bool, bare: bool = True) 
             np.fill_diagonal(s, -np.inf)
             np.argsort(-s, axis=1)[:, :10]
 
-        sec = timed(full_matmul_argsort)
-        print(f"  naive full matmul + argsort (1 run): {sec:.2f} s = {sec / med['topk_full']:.2f}x topk_full")
+        wall, cpu, _ = timed(full_matmul_argsort)
+        report["naive_full_matmul_argsort"] = {"wall_s": wall, "cpu_s": cpu}
+        times = wall / med["topk_full"]["wall_s"]
+        print(f"  naive full matmul + argsort (1 run): {wall:.2f} s = {times:.2f}x topk_full")
+    report["load_end"] = load()
+    return report
 
 
-def bench_sensor_scan(n_files: int, repeats: int) -> None:
+def bench_sensor_scan(n_files: int, repeats: int) -> dict[str, object]:
     per_folder = 1200
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -132,36 +219,50 @@ def bench_sensor_scan(n_files: int, repeats: int) -> None:
             if i % per_folder == 0:
                 folder.mkdir()
             (folder / f"{folder.name}{i:07d}.jpg").touch()
+        start_load = load()
         fingerprint_tree(root)  # warm the directory cache, as a sensor ticking every minute would
-        times = [timed(lambda: fingerprint_tree(root)) for _ in range(repeats)]
-        print(f"\n[sensor scan] {n_files} files in {len(os.listdir(root))} folders, {repeats} repeats")
-        print(f"  fingerprint_tree median {statistics.median(times):.3f} s")
+        med = median_of([timed(lambda: fingerprint_tree(root))[:2] for _ in range(repeats)])
+        folders = len(os.listdir(root))
+    print(f"\n[sensor scan] {n_files} files in {folders} folders, {repeats} repeats")
+    print(f"  fingerprint_tree median {med['wall_s']:.3f} s wall, {med['cpu_s']:.3f} s CPU")
+    return {"files": n_files, "folders": folders, "repeats": repeats, "load_start": start_load, "load_end": load(),
+            **med}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--images", type=int, default=64)
-    parser.add_argument("--n", type=int, default=20000)
-    parser.add_argument("--added", type=int, default=1200)
-    parser.add_argument("--files", type=int, default=100_000)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--images", type=int, default=150, help="real photos to embed (the sample has 150)")
+    parser.add_argument("--n", type=int, default=105_000, help="rows of the kNN matrix (x 2048 float32)")
+    parser.add_argument("--added", type=int, default=1200, help="rows of the added folder")
+    parser.add_argument("--files", type=int, default=100_000, help="empty files for the sensor scan")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats of the embedding and sensor cases")
+    parser.add_argument("--knn-repeats", type=int, default=1, help="repeats of the kNN cases (minutes each at 105k)")
     parser.add_argument("--batch-sizes", default="8,32", help="comma-separated batch sizes for the batched pipeline")
-    parser.add_argument("--naive", action="store_true", help="also time the full matmul + argsort once")
-    parser.add_argument("--no-bare", action="store_true", help="skip the bare matmul (large --n)")
+    parser.add_argument("--naive", action="store_true", help="also time the full matmul + argsort once (small --n only:"
+                        " the n x n float32 matrix must fit in memory)")
+    parser.add_argument("--no-bare", action="store_true", help="skip the bare matmul")
     parser.add_argument("--only", choices=["embedding", "knn", "sensor"], action="append")
+    parser.add_argument("--out", type=Path, help="also write the figures as JSON here (e.g. bench/out/images.json)")
     args = parser.parse_args()
     only = set(args.only or ["embedding", "knn", "sensor"])
-    print(f"cores: {os.cpu_count()}, load average: {os.getloadavg()}")
+    report: dict[str, object] = {"args": {k: str(v) for k, v in vars(args).items()}, "cores": os.cpu_count(),
+                                 "load_start": load(), "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+    print(f"cores: {os.cpu_count()}, load average: {report['load_start']}")
     if "sensor" in only:
-        bench_sensor_scan(args.files, 5)
+        report["sensor"] = bench_sensor_scan(args.files, args.repeats)
     if "knn" in only:
-        bench_knn(args.n, args.added, args.repeats, args.naive, bare=not args.no_bare)
+        report["knn"] = bench_knn(args.n, args.added, args.knn_repeats, args.naive, bare=not args.no_bare)
     if "embedding" in only:
         if REAL_IMAGES.is_dir():
-            bench_embedding(args.images, args.repeats, [int(b) for b in args.batch_sizes.split(",")])
+            batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
+            report["embedding"] = bench_embedding(args.images, args.repeats, batch_sizes)
         else:
             print(f"\n[embedding] skipped: {REAL_IMAGES} not found")
-    print(f"\nload average at the end: {os.getloadavg()}")
+    report["load_end"] = load()
+    print(f"\nload average at the end: {report['load_end']}")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ def _brute_force(x: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return order, np.take_along_axis(s, order, axis=1)
 
 
-@pytest.mark.parametrize(("n", "d", "block"), [(300, 48, 64), (3000, 32, 1024)])  # 3000: chunk-maxima prefilter
+@pytest.mark.parametrize(("n", "d", "block"), [(300, 48, 64), (3000, 32, 1024)])  # 3000: group-maxima prefilter
 def test_topk_full_equals_brute_force(n, d, block):
     x = np.random.default_rng(n).standard_normal((n, d)).astype(np.float32)
     got = topk_full(x, k=10, block=block)

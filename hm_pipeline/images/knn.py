@@ -104,32 +104,34 @@ def exact_scores(xn: np.ndarray, src: np.ndarray, dst: np.ndarray, chunk: int = 
 
 
 def _coarse_candidates(
-    scores: np.ndarray, kk: int, margin: float, chunk: int = 32
+    scores: np.ndarray, kk: int, margin: float, group: int = 32
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, col, score) of a superset of each row's entries within `margin` of its kk-th best score.
 
-    Long rows are cut into chunks of `chunk` columns: the kk-th largest chunk maximum is <= the kk-th largest score
-    (kk chunks hold an entry >= it), so only chunks whose maximum reaches that bound minus `margin` are looked into.
-    This costs one pass over `scores` (the maxima) instead of a full selection or comparison per entry.
+    Long rows are split into column groups of `group` entries: the kk-th largest group maximum is <= the kk-th largest
+    score (kk groups hold an entry >= it), so only groups whose maximum reaches that bound minus `margin` are looked
+    into. Group j holds columns j, j + G, j + 2G, ... (G groups): their maxima are elementwise maxima of `group`
+    contiguous column slices, one vectorized pass over `scores` instead of a full selection per row.
     """
     b, m = scores.shape
-    if m < 8 * chunk * kk:
+    if m < 8 * group * kk:
         kth = np.partition(scores, m - kk, axis=1)[:, m - kk]
         threshold = np.where(np.isfinite(kth), kth - margin, -3.0).astype(np.float32)  # cosines are >= -1
         rows, cols = np.nonzero(scores >= threshold[:, None])
         return rows, cols, scores[rows, cols]
-    cut = m - m % chunk
-    blocks = scores[:, :cut].reshape(b, cut // chunk, chunk)
-    maxima = blocks.max(axis=2)
+    n_groups = m // group
+    cut = n_groups * group
+    groups = scores[:, :cut].reshape(b, group, n_groups)  # a view: groups[r, i, j] = scores[r, i * G + j]
+    maxima = groups.max(axis=1)
     tail = scores[:, cut:]
     every = np.concatenate([maxima, tail.max(axis=1, keepdims=True)], axis=1) if cut < m else maxima
     c = every.shape[1]
     lower = np.partition(every, c - kk, axis=1)[:, c - kk]
     threshold = np.where(np.isfinite(lower), lower - margin, -3.0).astype(np.float32)
-    block_rows, block_ids = np.nonzero(maxima >= threshold[:, None])
-    values = blocks[block_rows, block_ids]
-    hit_r, hit_j = np.nonzero(values >= threshold[block_rows][:, None])
-    rows, cols, vals = block_rows[hit_r], block_ids[hit_r] * chunk + hit_j, values[hit_r, hit_j]
+    group_rows, group_ids = np.nonzero(maxima >= threshold[:, None])
+    values = groups[group_rows, :, group_ids]  # [hits, group]
+    hit_r, hit_i = np.nonzero(values >= threshold[group_rows][:, None])
+    rows, cols, vals = group_rows[hit_r], hit_i * n_groups + group_ids[hit_r], values[hit_r, hit_i]
     tail_r, tail_c = np.nonzero(tail >= threshold[:, None])
     return (
         np.concatenate([rows, tail_r]),
@@ -192,10 +194,11 @@ def _query_rows(
     margin = score_margin(xn.shape[1])
     srcs: list[np.ndarray] = []
     dsts: list[np.ndarray] = []
+    buffer = np.empty((min(block, len(rows)), len(xn)), dtype=np.float32)  # reused: no fresh pages per block
     with blas_threads():
         for start in range(0, len(rows), block):
             q = rows[start : start + block]
-            s = xn[q] @ xn.T
+            s = np.matmul(xn[q], xn.T, out=buffer[: len(q)])
             s[np.arange(len(q)), q] = -np.inf
             r, c = _candidates(s, k, margin)
             srcs.append(q[r])
