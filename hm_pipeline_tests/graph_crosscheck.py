@@ -62,10 +62,8 @@ def graph_results(store: Any, customers: list[str], products: list[str]) -> dict
         "two_hop_path_count": rows("two_hop_path_count")[0]["paths"],
         "purchases_per_customer": {r["customer_id"]: r["purchases"]
                                    for r in rows("purchases_per_customer", customer_ids=customers)},
-        "customer_departments": sorted([r["customer_idx"], r["department"]] for r in rows(
-            "customer_departments", first_idx=IDX_RANGE[0], last_idx=IDX_RANGE[1])),
-        "customer_indexes": sorted([r["customer_idx"], r["index_code"]] for r in rows(
-            "customer_indexes", first_idx=IDX_RANGE[0], last_idx=IDX_RANGE[1])),
+        "customer_departments_indexes": sorted([r["customer_idx"], r["department"], r["index_code"]] for r in rows(
+            "customer_departments_indexes", first_idx=IDX_RANGE[0], last_idx=IDX_RANGE[1])),
         "co_purchase_scores": sorted([r["customer_id"], r["product"], r["score"]]
                                      for r in rows("co_purchase_scores", customer_ids=customers)),
         "co_purchase_pairs": sorted([r["product"], r["other"], r["paths"]]
@@ -134,10 +132,9 @@ def expected_results(tables: IngestTables, customers: list[str], products: list[
         "purchase_count": int(len(tx)),
         "two_hop_path_count": two_hop,
         "purchases_per_customer": {c: int(per_customer[c]) for c in customers if c in per_customer.index},
-        "customer_departments": sorted([int(c), int(d)] for c, d in in_range[["customer_idx", "department_no"]]
-                                       .drop_duplicates().itertuples(index=False)),
-        "customer_indexes": sorted([int(c), i] for c, i in in_range[["customer_idx", "index_code"]]
-                                   .drop_duplicates().itertuples(index=False)),
+        "customer_departments_indexes": sorted(
+            [int(c), int(d), i] for c, d, i in in_range[["customer_idx", "department_no", "index_code"]]
+            .drop_duplicates().itertuples(index=False)),
         "co_purchase_scores": sorted(scores),
         "co_purchase_pairs": sorted(pairs),
         "purchases_per_product_type": {k: [int(r.products), int(r.purchases)] for k, r in by_type.iterrows()},

@@ -93,7 +93,7 @@ def test_every_customer_gets_12_unique_valid_articles(chain):
     assert meta["customers"] == len(customers) and meta["dagster/row_count"] == 12 * len(customers)
     assert sum(v for k, v in meta.items() if k.startswith("path_share/")) == pytest.approx(1.0, abs=1e-3)
     n_calls = -(-len(customers) // 97)
-    assert meta["graph_calls"] == 3 * n_calls  # departments, indexes, age groups: one call per chunk of 97 ids
+    assert meta["graph_calls"] == 2 * n_calls  # departments+indexes, age groups: one call per 97 customers
     assert {"read_history", "graph_department_index", "graph_age_groups", "fuse", "write"} <= set(
         meta["seconds_per_stage"])
     assert "| image |" in meta["source_mix"]
@@ -141,16 +141,18 @@ def test_batched_graph_pairs_equal_pandas_pairs(chain):
     joined = tx.merge(articles, on="article_id")
     catalog = inputs.Catalog.read(layout)
     with EmbeddedGraphStore(layout.graph_dir / "kuzu", engine="kuzu", read_only=True) as store:
-        for statement, column, value in (("customer_departments", "department_no", "department"),
-                                         ("customer_indexes", "index_code", "index_code")):
-            ids, values, calls = inputs.graph_pairs(store, statement, catalog.n_customers, value, chunk=101)
-            assert calls == -(-catalog.n_customers // 101)
-            got = set(zip(catalog.customer_ids.take(pa.array(ids)).to_pylist(), values.to_pylist()))
-            want = set(joined[["customer_id", column]].drop_duplicates().itertuples(index=False, name=None))
-            assert len(got) == len(ids)  # a (customer, code) pair once, whichever call found it
-            whole, _, one_call = inputs.graph_pairs(store, statement, catalog.n_customers, value)
-            assert one_call == 1 and sorted(whole.tolist()) == sorted(ids.tolist())  # embedded default: one call
-            assert got == {(c, int(v) if column == "department_no" else v) for c, v in want}
+        columns = ("department", "index_code")
+        ids, values, calls = inputs.graph_rows(store, inputs.ATTRIBUTES_STATEMENT, catalog.n_customers, columns,
+                                               chunk=101)
+        assert calls == -(-catalog.n_customers // 101)
+        got = set(zip(catalog.customer_ids.take(pa.array(ids)).to_pylist(), values["department"].to_pylist(),
+                      values["index_code"].to_pylist()))
+        want = set(joined[["customer_id", "department_no", "index_code"]].drop_duplicates()
+                   .itertuples(index=False, name=None))
+        assert got == {(c, int(d), i) for c, d, i in want}
+        assert len(got) == len(ids)  # a (customer, department, index) row once, whichever call found it
+        whole, _, one_call = inputs.graph_rows(store, inputs.ATTRIBUTES_STATEMENT, catalog.n_customers, columns)
+        assert one_call == 1 and sorted(whole.tolist()) == sorted(ids.tolist())  # embedded default: one call
         codes, _ = inputs.graph_age_groups(store, catalog, chunk=101)
         attributes, _ = inputs.graph_attribute_filter(store, catalog, chunk=101)
     history = inputs.read_history(layout, catalog)

@@ -2,7 +2,7 @@
 department and from its index.
 
 The graph answers with (customer_idx, code) pairs for every customer in one batched query
-(`cypher/shared/customer_departments.cypher`, `customer_indexes.cypher`); `bought_codes` derives the same pairs from
+(`cypher/shared/customer_departments_indexes.cypher`); `bought_codes` derives the same pairs from
 the purchase history (for tests and graph-less runs). Membership is a sorted int64 key customer * n_codes + code and
 `np.searchsorted`, so the filter costs O(candidates * log pairs) with no per-customer work.
 """

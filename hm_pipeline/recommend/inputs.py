@@ -29,8 +29,7 @@ from hm_pipeline.recommend.history import PurchaseHistory
 from hm_pipeline.recommend.ranking import AlsFactors
 from hm_pipeline.training.interactions import ITEMS_FILE, USERS_FILE
 
-DEPARTMENTS_STATEMENT = "customer_departments"  # -> customer_idx, department
-INDEXES_STATEMENT = "customer_indexes"  # -> customer_idx, index_code
+ATTRIBUTES_STATEMENT = "customer_departments_indexes"  # -> customer_idx, department, index_code
 AGE_GROUP_STATEMENT = "customer_age_group"  # -> customer_idx, age_group
 UNKNOWN_AGE_GROUP = GROUP_NAMES.index(UNKNOWN)
 
@@ -117,43 +116,49 @@ def customer_ranges(n_customers: int, chunk: int | None) -> Iterator[tuple[int, 
         yield first, min(first + step, n_customers)
 
 
-def graph_pairs(store: GraphStore, statement: str, n_customers: int, value: str,
-                chunk: int | None = None) -> tuple[np.ndarray, pa.Array, int]:
-    """(customer_idx, value) rows of a statement over Customer.idx ranges covering every customer, `chunk`
-    customers per call (None: the store's `customer_chunk`); returns both columns and the number of calls made."""
-    ids, values, calls = [], [], 0
+def graph_rows(store: GraphStore, statement: str, n_customers: int, values: tuple[str, ...],
+               chunk: int | None = None) -> tuple[np.ndarray, dict[str, pa.Array], int]:
+    """(customer_idx, *values) rows of a statement over Customer.idx ranges covering every customer, `chunk`
+    customers per call (None: the store's `customer_chunk`); returns the customer_idx column, the value columns
+    and the number of calls made."""
+    ids: list[np.ndarray] = []
+    columns: dict[str, list[pa.Array]] = {name: [] for name in values}
+    calls = 0
     for first, last in customer_ranges(n_customers, store.customer_chunk if chunk is None else chunk):
         table = store.run(statement, {"first_idx": first, "last_idx": last})
         ids.append(table["customer_idx"].to_numpy().astype(np.int64, copy=False))
-        values.append(table[value].combine_chunks())
+        for name in values:
+            columns[name].append(table[name].combine_chunks())
         calls += 1
     if not ids:
-        return np.empty(0, np.int64), pa.array([], pa.string()), 0
+        return np.empty(0, np.int64), {name: pa.array([], pa.string()) for name in values}, 0
     customers = np.concatenate(ids)
     if len(customers) and (customers.min() < 0 or customers.max() >= n_customers):
         raise ValueError(f"graph statement {statement}: customer_idx outside [0, {n_customers}) — the graph is out "
                          "of step with customers.parquet: re-materialize product_graph")
-    return customers, pa.concat_arrays([v.cast(values[0].type) for v in values]), calls
+    return customers, {name: pa.concat_arrays([v.cast(parts[0].type) for v in parts])
+                       for name, parts in columns.items()}, calls
 
 
 def graph_attribute_filter(store: GraphStore, catalog: Catalog, chunk: int | None = None
                            ) -> tuple[AttributeFilter, int]:
-    """The department AND index filter from the graph's customer->department and customer->index pairs (batched);
-    returns the filter and the number of graph calls."""
-    n = catalog.n_customers
-    dep_customers, dep_values, dep_calls = graph_pairs(store, DEPARTMENTS_STATEMENT, n, "department", chunk)
-    idx_customers, idx_values, idx_calls = graph_pairs(store, INDEXES_STATEMENT, n, "index_code", chunk)
+    """The department AND index filter from the graph's (customer, department, index) rows — one pass over the
+    purchases for both (batched); returns the filter and the number of graph calls."""
+    customers, values, calls = graph_rows(store, ATTRIBUTES_STATEMENT, catalog.n_customers,
+                                          ("department", "index_code"), chunk)
     article_dep, pair_dep, n_dep = encode_codes(catalog.department_no,
-                                                dep_values.to_numpy(zero_copy_only=False).astype(np.int64))
-    article_idx, pair_idx, n_idx = encode_codes(catalog.index_code, idx_values.to_numpy(zero_copy_only=False))
-    departments = CustomerCodes.from_pairs(dep_customers[pair_dep >= 0], pair_dep[pair_dep >= 0], n_dep)
-    indexes = CustomerCodes.from_pairs(idx_customers[pair_idx >= 0], pair_idx[pair_idx >= 0], n_idx)
-    return AttributeFilter(article_dep, article_idx, departments, indexes), dep_calls + idx_calls
+                                                values["department"].to_numpy(zero_copy_only=False).astype(np.int64))
+    article_idx, pair_idx, n_idx = encode_codes(catalog.index_code,
+                                                values["index_code"].to_numpy(zero_copy_only=False))
+    departments = CustomerCodes.from_pairs(customers[pair_dep >= 0], pair_dep[pair_dep >= 0], n_dep)
+    indexes = CustomerCodes.from_pairs(customers[pair_idx >= 0], pair_idx[pair_idx >= 0], n_idx)
+    return AttributeFilter(article_dep, article_idx, departments, indexes), calls
 
 
 def graph_age_groups(store: GraphStore, catalog: Catalog, chunk: int | None = None) -> tuple[np.ndarray, int]:
     """int8 code (position in `GROUP_NAMES`) of each customer_idx's AgeGroup; no edge -> `unknown`."""
-    customers, names, calls = graph_pairs(store, AGE_GROUP_STATEMENT, catalog.n_customers, "age_group", chunk)
+    customers, values, calls = graph_rows(store, AGE_GROUP_STATEMENT, catalog.n_customers, ("age_group",), chunk)
+    names = values["age_group"]
     codes = np.full(catalog.n_customers, UNKNOWN_AGE_GROUP, np.int8)
     code = pc.index_in(names, value_set=pa.array(GROUP_NAMES, pa.string()))
     if code.null_count:

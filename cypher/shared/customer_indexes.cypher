@@ -1,5 +1,0 @@
-// Indexes each customer with $first_idx <= idx < $last_idx bought from (the fusion step's index filter).
-// One call per range of customers (`GraphStore.customer_chunk`), never one per customer.
-MATCH (c:Customer)-[:PURCHASED]->(:Product)-[:HAS_INDEX]->(i:`Index`)
-WHERE c.idx >= $first_idx AND c.idx < $last_idx
-RETURN DISTINCT c.idx AS customer_idx, i.code AS index_code;
