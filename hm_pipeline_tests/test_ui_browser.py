@@ -1,0 +1,449 @@
+"""The Dagster UI in a real browser, on the real instance: `dagster dev` (webserver + daemon) on tiny generated
+data in a temp DAGSTER_HOME with the repo's dagster.yaml, driven by headless Chromium through Playwright, with
+every outcome also asserted through Dagster's GraphQL API.
+
+One `dagster dev` for the module; the tests run in order on it:
+asset graph -> automation listed -> two concurrent graph-writing runs serialized by the pool -> new image folders
+picked up by the sensor and backfilled from the UI -> materialize from the UI (last: the run queue holds 2 runs, and
+the image runs would keep it waiting).
+Screenshots and the dagster dev log go to $HM_TEST_ARTIFACTS/ui or hm_pipeline_tests/artifacts/ui (git-ignored).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import dagster as dg
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from hm_pipeline.defs import ingest
+from hm_pipeline.defs.images import embeddings_file
+from hm_pipeline.defs.resources import DataRootResource
+from hm_pipeline.layout import DataLayout
+from hm_pipeline_tests.conftest import REPO_ROOT
+from hm_pipeline_tests.dagster_ui import LOCATION, REPOSITORY, DagsterDev, wait_for, write_instance_yaml
+from hm_pipeline_tests.synthetic_fixtures import tiny_data  # noqa: F401 - pytest fixture
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+GROUPS = {"ingest", "graph", "images", "training", "recommendations"}
+GRAPH_WRITERS = ["product_graph", "customer_age_groups"]  # both in pool `graph_writer`
+NEW_FOLDERS = 2  # a backfill (not a single run) needs 2+ partitions in the UI's launch dialog
+RUN_TIMEOUT = 240  # s; generous: the machine has 2 cores shared with other work
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not found (CI installs Debian's "
+                                "`chromium` in .ci/setup)")
+
+
+@dataclass
+class Session:
+    dev: DagsterDev
+    layout: DataLayout
+    artifacts: Path
+    new_folders: list[str]
+    landed_at: float  # when the new image folders were copied in (epoch seconds)
+    notes: dict[str, object] = field(default_factory=dict)
+
+    def gql(self, query: str, **variables) -> dict:
+        return self.dev.gql(query, variables)
+
+
+def _artifacts_dir() -> Path:
+    root = Path(os.environ.get("HM_TEST_ARTIFACTS") or REPO_ROOT / "hm_pipeline_tests" / "artifacts")
+    out = root / "ui"
+    out.mkdir(parents=True, exist_ok=True)  # files are overwritten; never removed (another run may be writing)
+    return out
+
+
+def _data_root(generated: Path, root: Path) -> tuple[DataLayout, dict[str, Path]]:
+    """Copy the tiny Kaggle files into `root/input`; images start empty, NEW_FOLDERS folders are held back."""
+    layout = DataLayout(root)
+    layout.images_dir.mkdir(parents=True)
+    for name in ("articles.csv", "customers.csv", "transactions_train.csv", "sample_submission.csv"):
+        shutil.copy(generated / name, layout.input_file(name))
+    folders = sorted(p for p in (generated / "images").iterdir() if p.is_dir() and len(list(p.glob("*.jpg"))) >= 2)
+    return layout, {p.name: p for p in folders[:NEW_FOLDERS]}
+
+
+def _ingest_into_instance(home: Path, layout: DataLayout) -> None:
+    """Ingest in-process into the temp instance (the UI then shows it materialized); the UI test starts after."""
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        result = dg.materialize([ingest.articles, ingest.customers, ingest.transactions, *ingest.defs.asset_checks],
+                                instance=instance, resources={"data_root": DataRootResource(data_root=str(layout.root))})
+    assert result.success
+
+
+def _sensor_ticks(dev: DagsterDev, limit: int = 20) -> list[dict]:
+    """The image sensor's latest ticks, newest first."""
+    return dev.gql(SENSOR_QUERY, {"limit": limit})["sensorOrError"]["sensorState"]["ticks"]
+
+
+@pytest.fixture(scope="module")
+def ui(tiny_data, tmp_path_factory) -> Iterator[Session]:  # noqa: F811 - the imported fixture
+    tmp = tmp_path_factory.mktemp("ui")
+    layout, held_back = _data_root(tiny_data[0], tmp / "data")
+    home = tmp / "dagster_home"
+    home.mkdir()
+    write_instance_yaml(REPO_ROOT / "dagster.yaml", home)
+    _ingest_into_instance(home, layout)
+    artifacts = _artifacts_dir()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "HM_DATA_DIR": str(layout.root), "HM_GRAPH_BACKEND": "embedded",
+           "HM_IMAGE_WEIGHTS": "random", "OPENBLAS_NUM_THREADS": "1", "DAGSTER_DISABLE_TELEMETRY": "1",
+           "TF_CPP_MIN_LOG_LEVEL": "2"}
+    started = time.monotonic()
+    dev = DagsterDev(REPO_ROOT, env, artifacts / "dagster_dev.log", Path(sys.executable).parent / "dagster")
+    try:
+        dev.wait_ready(timeout=180)
+        dev.gql("mutation { setNuxSeen }")  # no first-visit community dialog over the screenshots
+        # New product photos land while the UI is up, after the sensor's first look at the (empty) image folder.
+        wait_for(lambda: [t for t in _sensor_ticks(dev, 1) if t["status"] != "STARTED"], 90,
+                 "the image sensor's first tick")
+        landed_at = time.time()
+        for name, source in held_back.items():
+            shutil.copytree(source, layout.images_dir / name)
+        session = Session(dev, layout, artifacts, sorted(held_back), landed_at)
+        session.notes["startup_seconds"] = round(time.monotonic() - started, 1)
+        yield session
+        session.notes["module_seconds"] = round(time.monotonic() - started, 1)
+        (artifacts / "notes.json").write_text(json.dumps(session.notes, indent=1, default=str))
+    finally:
+        dev.stop()
+
+
+@pytest.fixture(scope="module")
+def browser(ui):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser, ui):
+    context = browser.new_context(viewport={"width": 1600, "height": 1000}, base_url=ui.dev.url)
+    context.set_default_timeout(60_000)
+    pg = context.new_page()
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# GraphQL
+
+SENSOR_QUERY = """query($limit: Int) {
+  sensorOrError(sensorSelector: {repositoryLocationName: "%s", repositoryName: "%s",
+                                 sensorName: "image_folder_sensor"}) {
+    ... on Sensor { minIntervalSeconds sensorState { status ticks(limit: $limit) {
+      status timestamp runIds skipReason
+      dynamicPartitionsRequestResults { partitionsDefName partitionKeys type } } } }
+  } }""" % (LOCATION, REPOSITORY)
+
+RUNS_QUERY = """query($filter: RunsFilter) { runsOrError(filter: $filter) { ... on Runs { results {
+  runId status jobName startTime endTime tags { key value } } } } }"""
+
+EVENTS_QUERY = """query($runId: ID!) { logsForRun(runId: $runId, limit: 5000) {
+  ... on EventConnection { events { __typename
+    ... on MessageEvent { message timestamp stepKey }
+    ... on MaterializationEvent { assetKey { path } partition
+          metadataEntries { label ... on IntMetadataEntry { intValue } } }
+  } } } }"""
+
+LAUNCH_MUTATION = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
+  __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message }
+  ... on RunConfigValidationInvalid { errors { message } } } }"""
+
+ASSET_QUERY = """query($key: AssetKeyInput!) { assetNodeOrError(assetKey: $key) { ... on AssetNode {
+  partitionKeys } } }"""
+
+TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
+
+
+def _runs(session: Session, **filters) -> list[dict]:
+    return session.gql(RUNS_QUERY, filter=filters)["runsOrError"]["results"]
+
+
+def _wait_finished(session: Session, run_ids: list[str], timeout: float = RUN_TIMEOUT) -> list[dict]:
+    def finished():
+        runs = _runs(session, runIds=run_ids)
+        return runs if len(runs) == len(run_ids) and all(r["status"] in TERMINAL for r in runs) else None
+
+    return wait_for(finished, timeout, f"runs {run_ids} to finish", interval=2)
+
+
+def _events(session: Session, run_id: str) -> list[dict]:
+    return session.gql(EVENTS_QUERY, runId=run_id)["logsForRun"]["events"]
+
+
+def _step_windows(events: list[dict]) -> dict[str, tuple[float, float]]:
+    """step key -> (STEP_START, STEP_SUCCESS|FAILURE) in epoch seconds."""
+    starts = {e["stepKey"]: int(e["timestamp"]) / 1000 for e in events if e["__typename"] == "ExecutionStepStartEvent"}
+    ends = {e["stepKey"]: int(e["timestamp"]) / 1000 for e in events
+            if e["__typename"] in ("ExecutionStepSuccessEvent", "ExecutionStepFailureEvent")}
+    return {k: (starts[k], ends[k]) for k in starts if k in ends}
+
+
+def _metadata(events: list[dict], asset: str, partition: str | None = None) -> dict[str, int | None]:
+    (event,) = [e for e in events if e["__typename"] == "MaterializationEvent" and e["assetKey"]["path"] == [asset]
+                and e.get("partition") == partition]
+    return {m["label"]: m.get("intValue") for m in event["metadataEntries"]}
+
+
+def _launch_assets(session: Session, assets: list[str]) -> str:
+    """Launch a run of `assets` (no checks) as the UI's Materialize does (default executor: a process per step)."""
+    params = {
+        "selector": {"repositoryLocationName": LOCATION, "repositoryName": REPOSITORY, "jobName": "__ASSET_JOB",
+                     "assetSelection": [{"path": [a]} for a in assets], "assetCheckSelection": []},
+        "mode": "default",
+    }
+    result = session.gql(LAUNCH_MUTATION, params=params)["launchRun"]
+    assert result["__typename"] == "LaunchRunSuccess", result
+    return result["run"]["runId"]
+
+
+def _run_id_from_toast(session: Session, page) -> str:
+    """The UI says 'Launched run 1a2b3c4d'; the full run id from GraphQL."""
+    toast = page.get_by_text(re.compile(r"Launched run [0-9a-f]{8}")).first
+    toast.wait_for()
+    prefix = re.search(r"Launched run ([0-9a-f]{8})", toast.inner_text()).group(1)
+    return wait_for(lambda: next((r["runId"] for r in _runs(session) if r["runId"].startswith(prefix)), None), 30,
+                    f"run {prefix} in GraphQL")
+
+
+def _customers(layout: DataLayout) -> int:
+    return pq.read_metadata(layout.ingest_table("customers")).num_rows
+
+
+def _expected_purchases(layout: DataLayout) -> int:
+    ids = pq.read_table(layout.ingest_table("transactions"), columns=["customer_idx", "article_idx"])
+    return int(pc.sum(pc.and_(pc.is_valid(ids["customer_idx"]), pc.is_valid(ids["article_idx"]))).as_py())
+
+
+def _shown(full: str, label: str) -> bool:
+    """The graph middle-truncates long names ('customer_a…_groups')."""
+    if label == full:
+        return True
+    head, sep, tail = label.partition("…")
+    return bool(sep) and full.startswith(head) and full.endswith(tail) and len(head) + len(tail) < len(full)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tests, in order
+
+
+def test_asset_graph_shows_every_asset(ui, page):
+    nodes = ui.gql("{ assetNodes { assetKey { path } groupName } }")["assetNodes"]
+    assets = {n["assetKey"]["path"][-1] for n in nodes}
+    from hm_pipeline.definitions import defs
+
+    assert assets == {k.path[-1] for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {n["groupName"] for n in nodes} == GROUPS
+
+    groups = ",".join(f"global@global:{g}" for g in sorted(GROUPS))  # every group expanded (the UI's own key)
+    page.add_init_script(f"localStorage.setItem('asset-graph-open-graph-nodes-global-__GLOBAL__', "
+                         f"JSON.stringify({{expanded: '{groups}'}}))")
+    page.goto("/asset-groups")
+    page.locator("[class*=AssetNode_assetName]").nth(len(assets) - 1).wait_for()
+    page.locator("button:has([aria-label=panel_show_right])").filter(has_not_text="navigation").click()  # sidebar
+    for _ in range(2):  # zoom out until every group fits
+        page.locator("button:has([aria-label=zoom_out])").click()
+    page.wait_for_timeout(1000)
+    labels = page.locator("[class*=AssetNode_assetName]").all_inner_texts()
+    page.screenshot(path=ui.artifacts / "01_asset_graph.png")
+    missing = [a for a in assets if not any(_shown(a, label) for label in labels)]
+    assert not missing, f"assets not drawn in the asset graph: {missing} (labels: {labels})"
+
+
+def test_schedule_and_sensor_are_listed(ui, page):
+    repo = ui.gql("""{ repositoriesOrError { ... on RepositoryConnection { nodes { name location { name }
+        jobs { name } schedules { name cronSchedule executionTimezone scheduleState { status } }
+        sensors { name minIntervalSeconds sensorState { status } } } } } }""")["repositoriesOrError"]["nodes"]
+    (repo,) = [r for r in repo if r["location"]["name"] == LOCATION]
+    assert {"full_refresh", "image_backfill_job", "embed_images_job", "ingest_job"} <= {j["name"] for j in repo["jobs"]}
+    (schedule,) = repo["schedules"]
+    assert schedule["name"] == "weekly_full_refresh"
+    assert schedule["cronSchedule"] == os.environ.get("HM_REFRESH_CRON", "0 3 * * 1")
+    assert schedule["scheduleState"]["status"] == "STOPPED"  # turned on deliberately
+    (sensor,) = repo["sensors"]
+    assert (sensor["name"], sensor["sensorState"]["status"], sensor["minIntervalSeconds"]) == (
+        "image_folder_sensor", "RUNNING", 60)
+
+    page.goto("/automation")
+    page.get_by_text("weekly_full_refresh", exact=True).first.wait_for()
+    page.get_by_text("image_folder_sensor", exact=True).first.wait_for()
+    switches = page.locator("label[class*=formatSwitch] input[type=checkbox]")
+    # sensor on, schedule off (rows in name order); the states load after the rows
+    wait_for(lambda: [s.is_checked() for s in switches.all()] == [True, False], 30,
+             "switches showing the sensor on and the schedule off")
+    page.screenshot(path=ui.artifacts / "02_automation.png")
+
+
+def _contention(session: Session, run_ids: list[str], events: dict[str, list[dict]]) -> list[str]:
+    """The instance's own records of a run waiting for pool `graph_writer`: a step blocked by the pool (run events)
+    or a queued run held for it (daemon log)."""
+    blocked = [f"{rid[:8]}: {e['message']}" for rid in run_ids for e in events[rid]
+               if e["__typename"] == "EngineEvent" and "pool graph_writer" in e["message"]]
+    log = session.dev.log_path.read_text(errors="replace")
+    held = [f"{rid[:8]}: held in the queue" for rid in run_ids
+            if f'Run {rid} is blocked by global concurrency limits: {{"graph_writer"' in log]
+    return blocked + held
+
+
+def test_two_concurrent_graph_writing_runs_are_serialized(ui):
+    """Two runs that both write the embedded (single-writer) graph, launched at once: the instance lets one write
+    at a time (pool `graph_writer`, limit 1 from dagster.yaml), both succeed, the graph is whole afterwards."""
+    instance = ui.gql("""{ instance { runQueueConfig { maxConcurrentRuns } poolConfig { poolGranularity
+        defaultPoolLimit } concurrencyLimit(concurrencyKey: "graph_writer") { limit usingDefaultLimit } } }""")
+    instance = instance["instance"]
+    assert instance["runQueueConfig"]["maxConcurrentRuns"] == 2  # the repo's dagster.yaml, as loaded
+    assert instance["poolConfig"] == {"poolGranularity": "op", "defaultPoolLimit": 1}
+    assert instance["concurrencyLimit"] == {"limit": 1, "usingDefaultLimit": True}
+    expected = _expected_purchases(ui.layout)
+    contention: list[str] = []
+    for attempt in range(2):  # launch skew can leave nothing to serialize; then the pair is tried once more
+        run_ids = [_launch_assets(ui, GRAPH_WRITERS) for _ in range(2)]
+        runs = _wait_finished(ui, run_ids)
+        assert [r["status"] for r in runs] == ["SUCCESS", "SUCCESS"], [(r["runId"], r["status"]) for r in runs]
+        events = {rid: _events(ui, rid) for rid in run_ids}
+        windows = [(rid, step, *span) for rid in run_ids for step, span in _step_windows(events[rid]).items()
+                   if step in GRAPH_WRITERS]
+        assert len(windows) == 2 * len(GRAPH_WRITERS), windows
+        for i, (run_a, step_a, start_a, end_a) in enumerate(windows):
+            for run_b, step_b, start_b, end_b in windows[i + 1:]:
+                if run_a != run_b:
+                    assert end_a <= start_b or end_b <= start_a, (
+                        f"graph writes overlapped: {step_a} of {run_a} {start_a:.2f}-{end_a:.2f} and {step_b} of "
+                        f"{run_b} {start_b:.2f}-{end_b:.2f}")
+        for rid in run_ids:  # each run wrote a whole graph (counts read back from the store after the load)
+            assert _metadata(events[rid], "product_graph")["relationships/PURCHASED"] == expected
+            groups = _metadata(events[rid], "customer_age_groups")
+            assert sum(v for k, v in groups.items() if k.startswith("customers/")) == _customers(ui.layout)
+        contention = _contention(ui, run_ids, events)
+        ui.notes[f"graph_writer_attempt_{attempt}"] = {"windows": windows, "contention": contention}
+        if contention:
+            break
+    assert contention, "the two runs never wanted the graph at the same time (twice): serialization not exercised"
+    last = max(run_ids, key=lambda r: _step_windows(events[r])["customer_age_groups"][1])
+    ui.notes["age_groups_metadata"] = _metadata(events[last], "customer_age_groups")
+
+
+def test_sensor_adds_new_image_folders_and_ui_backfills_them(ui, page):
+    folders = ui.new_folders
+
+    def partitions():
+        keys = ui.gql(ASSET_QUERY, key={"path": ["image_embeddings"]})["assetNodeOrError"]["partitionKeys"]
+        return sorted(keys) if sorted(keys) == folders else None
+
+    def adding_tick():  # the tick that saw the new folders, once it has launched its runs
+        ticks = [t for t in _sensor_ticks(ui.dev) if t["timestamp"] > ui.landed_at]
+        adding = [t for t in ticks if t["dynamicPartitionsRequestResults"]]
+        assert len(adding) <= 1, adding
+        return adding[0] if adding and adding[0]["status"] != "STARTED" else None
+
+    adding = wait_for(adding_tick, 120, f"a sensor tick adding partitions {folders}", interval=2)
+    assert adding["status"] == "SUCCESS", adding
+    assert partitions() == folders
+    (request,) = adding["dynamicPartitionsRequestResults"]
+    assert (request["type"], sorted(request["partitionKeys"])) == ("ADD_PARTITIONS", folders)
+    assert len(adding["runIds"]) == len(folders)
+
+    # backfill both folders from the UI while the sensor's runs are still queued or running
+    page.goto("/assets/image_embeddings?view=partitions")
+    page.get_by_text(folders[-1], exact=True).first.wait_for()
+    page.get_by_role("button", name="Materialize").first.click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="All", exact=True).click()
+    dialog.get_by_text(f"{len(folders)} partitions", exact=True).wait_for()
+    page.screenshot(path=ui.artifacts / "03_backfill_dialog.png")
+    launched_at = time.time()
+    dialog.get_by_role("button", name="Launch backfill").click()
+
+    sensor_runs = _wait_finished(ui, adding["runIds"])
+    assert {(r["jobName"], r["status"]) for r in sensor_runs} == {("image_backfill_job", "SUCCESS")}
+    assert sorted(_partition(r) for r in sensor_runs) == folders
+
+    def backfill():
+        found = ui.gql("""{ partitionBackfillsOrError { ... on PartitionBackfills { results {
+            id status timestamp endTimestamp partitionNames } } } }""")["partitionBackfillsOrError"]["results"]
+        return found[0] if found and found[0]["status"] not in ("REQUESTED", "CANCELING", "FAILING") else None
+
+    done = wait_for(backfill, RUN_TIMEOUT, "the UI backfill to finish", interval=2)
+    assert done["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), done
+    assert sorted(done["partitionNames"]) == folders
+    backfill_runs = _runs(ui, tags=[{"key": "dagster/backfill", "value": done["id"]}])
+    assert len(backfill_runs) == len(folders) and {r["status"] for r in backfill_runs} == {"SUCCESS"}
+    page.goto(f"/runs/b/{done['id']}?tab=runs")
+    page.get_by_text("Succeeded").first.wait_for()
+    page.wait_for_timeout(1000)
+    page.screenshot(path=ui.artifacts / "04_backfill.png")
+    page.goto("/assets/image_embeddings?view=partitions")
+    page.get_by_text(folders[-1], exact=True).first.click()
+    page.get_by_text("images_embedded", exact=True).wait_for()
+    page.get_by_text("random(seed=0)", exact=True).wait_for()  # HM_IMAGE_WEIGHTS reached runs without config
+    page.screenshot(path=ui.artifacts / "05_image_partition_metadata.png")
+
+    for folder in folders:  # every usable photo embedded, once
+        table = pq.read_table(embeddings_file(ui.layout, folder), columns=["article_id"])
+        photos = {p.stem for p in (ui.layout.images_dir / folder).glob("*.jpg")}
+        assert sorted(table.column("article_id").to_pylist()) == sorted(photos)
+        meta = _metadata(_events(ui, next(r["runId"] for r in backfill_runs if _partition(r) == folder)),
+                         "image_embeddings", folder)
+        assert meta["images_embedded"] == len(photos)
+
+    # the sensor evaluating during/after the backfill is harmless: unchanged folders request nothing
+    wait_for(lambda: any(t["timestamp"] > launched_at for t in _sensor_ticks(ui.dev, 5)), 90,
+             "a sensor tick after the backfill was launched", interval=3)
+    later = [t for t in _sensor_ticks(ui.dev) if t["timestamp"] > adding["timestamp"]]
+    assert later and all(not t["runIds"] and not t["dynamicPartitionsRequestResults"] for t in later), later
+    assert partitions() == folders
+    ui.notes["ticks_during_backfill"] = sum(launched_at < t["timestamp"] < done["endTimestamp"] for t in later)
+
+
+def test_materialize_from_the_ui(ui, page):
+    page.goto("/assets/graph_eda")
+    page.get_by_role("button", name="Materialize").click()
+    run_id = _run_id_from_toast(ui, page)
+    (run,) = _wait_finished(ui, [run_id])
+    assert run["status"] == "SUCCESS", run
+    meta = _metadata(_events(ui, run_id), "graph_eda")
+    assert "age_groups_metadata" in ui.notes, "needs test_two_concurrent_graph_writing_runs_are_serialized"
+    # read from the graph after both concurrent writes: the last writer's counts, nothing doubled or lost
+    assert meta["relationship_count"] == ui.notes["age_groups_metadata"]["relationship_count"]
+    assert meta["node_count"] == ui.notes["age_groups_metadata"]["node_count"]
+
+    page.goto("/locations/hm_pipeline/asset-groups/graph")  # the group's graph: statuses, checks, kinds
+    page.get_by_text("graph_eda", exact=True).first.wait_for()
+    wait_for(lambda: page.get_by_text("Materialized", exact=True).count() >= 3, 30,
+             "product_graph, customer_age_groups and graph_eda shown materialized")
+    page.wait_for_timeout(1000)
+    page.screenshot(path=ui.artifacts / "06_graph_group.png")
+    page.set_viewport_size({"width": 1600, "height": 1500})  # the whole metadata table
+    page.goto("/assets/graph_eda?view=events")
+    row = page.locator("tr", has=page.get_by_text("purchases_by_age_group", exact=True))
+    page.get_by_text("relationship_count", exact=True).wait_for()
+    page.screenshot(path=ui.artifacts / "07_asset_page_metadata.png")
+    row.get_by_text("[Show Markdown]").click()  # the plot, as the UI shows it
+    plot = page.get_by_role("dialog").locator("img[src^='data:image/png']")
+    plot.wait_for()
+    assert plot.evaluate("img => img.naturalWidth") > 100  # a decoded PNG, not a broken image
+    page.screenshot(path=ui.artifacts / "08_asset_metadata_plot.png")
+
+
+def _partition(run: dict) -> str | None:
+    return next((t["value"] for t in run["tags"] if t["key"] == "dagster/partition"), None)
