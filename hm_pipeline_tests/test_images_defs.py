@@ -67,6 +67,21 @@ def test_sensor_adds_new_folders_reruns_changed_ones_and_drops_removed(tmp_path)
     assert instance.get_dynamic_partitions("image_folders") == ["010"]
 
 
+def test_sensor_keeps_partitions_and_cursor_while_the_image_root_is_missing(tmp_path):
+    instance = dg.DagsterInstance.ephemeral()
+    images = DataLayout(tmp_path).images_dir
+    write_folder(images, "010", ["0100000001"])
+    first = _tick(instance, tmp_path, None)
+    shutil.move(images, tmp_path / "unmounted")
+    gone = _tick(instance, tmp_path, first.cursor)
+    assert not gone.run_requests and not gone.dynamic_partitions_requests
+    assert "does not exist" in gone.skip_reason.skip_message
+    assert instance.get_dynamic_partitions("image_folders") == ["010"]  # not deleted while the root is away
+    shutil.move(tmp_path / "unmounted", images)
+    back = _tick(instance, tmp_path, first.cursor)
+    assert _runs(back) == [] and not back.dynamic_partitions_requests  # same contents: nothing to re-embed
+
+
 RUN_CONFIG = {"ops": {"image_embeddings": {"config": {"weights": "random", "image_size": 64, "batch_size": 4}}}}
 
 

@@ -200,8 +200,6 @@ def test_confined_accepts_inside_paths_and_rejects_symlink_escapes(tmp_path):
         layout.confined("link/secret.txt")
 
 
-@pytest.mark.xfail(strict=True, reason="image_embeddings joins the partition key into paths unchecked "
-                   "(hm_pipeline/defs/images.py, owned by the images helper): reported to the lead")
 def test_image_partition_key_cannot_escape_the_data_root(tmp_path):
     """A dynamic partition can be added by hand in the UI; its key names the image folder and the output file."""
     root = tmp_path / "deep" / "root"

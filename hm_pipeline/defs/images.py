@@ -2,7 +2,9 @@
 
 
 import json
+import os
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -14,8 +16,8 @@ from pydantic import Field
 
 from hm_pipeline.defs.resources import DataRootResource
 from hm_pipeline.images import knn, similarity_stats, tables
-from hm_pipeline.images.embed import embed_images, load_model
-from hm_pipeline.images.scan import Skipped, fingerprint_tree, plan_folder_changes, scan_folder
+from hm_pipeline.images.embed import WEIGHTS_MODES, embed_images, load_model
+from hm_pipeline.images.scan import FOLDER_RE, Skipped, fingerprint_tree, plan_folder_changes, scan_folder
 from hm_pipeline.atomic import write_parquet
 from hm_pipeline.layout import DataLayout
 
@@ -31,6 +33,9 @@ def similar_dir(layout: DataLayout) -> Path:
 
 
 def embeddings_file(layout: DataLayout, folder: str) -> Path:
+    """`embeddings/<folder>.parquet`; `folder` must be an image folder name (0XX), never a path."""
+    if not FOLDER_RE.match(folder):
+        raise ValueError(f"image folder partition {folder!r} is not a folder name like '010' (0 and two digits)")
     return layout.embeddings_dir / f"{folder}.parquet"
 
 
@@ -49,13 +54,29 @@ def _skipped_markdown(skipped: list[Skipped]) -> str:
     return "\n".join(["| file | reason |", "|---|---|", *rows, *more])
 
 
+WEIGHTS_ENV = "HM_IMAGE_WEIGHTS"
+
+
+def default_weights(env: Mapping[str, str] | None = None) -> str:
+    """The deployment's default `weights`: `$HM_IMAGE_WEIGHTS` if set, else "imagenet".
+
+    Sensor runs and UI backfills take config defaults, so an offline deployment sets HM_IMAGE_WEIGHTS (e.g.
+    `imagenet-or-random`) instead of editing every launch. A value outside WEIGHTS_MODES fails the code load.
+    """
+    value = (os.environ if env is None else env).get(WEIGHTS_ENV, "").strip() or "imagenet"
+    if value not in WEIGHTS_MODES:
+        raise ValueError(f"{WEIGHTS_ENV}={value!r} is not one of {', '.join(WEIGHTS_MODES)}")
+    return value
+
+
 class ImageEmbeddingConfig(dg.Config):
     weights: str = Field(
-        "imagenet",
-        description="imagenet (default, Keras cache) | random (seeded, offline demos/tests) | "
-        "imagenet-or-random (offline demo: falls back to random with a loud warning)",
+        default_weights(),
+        description="imagenet (Keras cache) | random (seeded, offline demos/tests) | imagenet-or-random (offline "
+        f"demo: falls back to random with a loud warning). Default: ${WEIGHTS_ENV}, else imagenet.",
     )
-    batch_size: int = Field(8, description="images per model call (8 beat 32 on 2 CPU cores, bench_images.py)")
+    batch_size: int = Field(32, description="images per model call (32 beat 8 on 2 CPU cores with oneDNN, "
+                            "bench/bench_images.py)")
     image_size: int = Field(224, description="square input size (ResNet50V2 was trained at 224)")
     seed: int = Field(0, description="seed of the random weights")
 
@@ -75,6 +96,9 @@ def image_embeddings(
     """
     layout = data_root.layout()
     folder = context.partition_key
+    if not FOLDER_RE.match(folder):  # keys can be added by hand in the UI: never let one name a path
+        raise dg.Failure(f"partition {folder!r} is not an image folder name like '010' (0 and two digits): "
+                         "delete it from the image_folders partitions")
     folder_path = layout.images_dir / folder
     if not folder_path.is_dir():
         raise dg.Failure(f"image folder {folder_path} does not exist (partition {folder!r})")
@@ -90,6 +114,7 @@ def image_embeddings(
     )
     skipped = scan.skipped + result.skipped
     metadata: dict[str, dg.RawMetadataValue] = {
+        "dagster/row_count": len(result.article_ids),
         "images_embedded": len(result.article_ids),
         "images_skipped": len(skipped),
         "skipped": dg.MetadataValue.md(_skipped_markdown(skipped)),
@@ -139,6 +164,10 @@ def similar_products(
     start = time.perf_counter()
     layout = data_root.layout()
     partitions = sorted(context.instance.get_dynamic_partitions(image_folders.name))
+    invalid = [p for p in partitions if not FOLDER_RE.match(p)]
+    if invalid:
+        context.log.warning(f"image_folders partitions that are not folder names (left out): {invalid}")
+    partitions = [p for p in partitions if FOLDER_RE.match(p)]
     files = [embeddings_file(layout, p) for p in partitions]
     missing = [p for p, f in zip(partitions, files) if not f.exists()]
     if missing:
@@ -174,6 +203,7 @@ def similar_products(
     similar = tables.similar_table(ids, result.src, result.dst, result.score, result.rank)
     tables.write_similar_dir(similar_dir(layout), similar, tables.state_table(ids, hashes))
     metadata: dict[str, dg.RawMetadataValue] = {
+        "dagster/row_count": similar.num_rows,
         "products": len(ids),
         "relationships": similar.num_rows,
         "mode": stats.mode,
@@ -212,7 +242,10 @@ def image_folder_sensor(context: dg.SensorEvaluationContext, data_root: DataRoot
     Cursor: JSON {folder: fingerprint} (names + sizes + mtimes). Runs are keyed by fingerprint, so the same folder
     contents are never embedded twice even if the cursor is lost.
     """
-    current = fingerprint_tree(data_root.layout().images_dir)
+    images_dir = data_root.layout().images_dir
+    if not images_dir.is_dir():  # unmounted or moved: keep every partition and the cursor, request nothing
+        return dg.SensorResult(skip_reason=f"image root {images_dir} does not exist")
+    current = fingerprint_tree(images_dir)
     previous = json.loads(context.cursor) if context.cursor else {}
     changes = plan_folder_changes(current, previous, context.instance.get_dynamic_partitions(image_folders.name))
     requests: list[dg.DynamicPartitionsRequest] = []
