@@ -19,6 +19,7 @@ departments, indexes and age groups, then `fuse` for every customer): medians of
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import statistics
@@ -227,7 +228,7 @@ def seed_graph_loop(store, catalog, history: PurchaseHistory, similar, als: AlsF
     return per_customer, out
 
 
-def graph_comparison(scale: str, subset: int, repeats: int) -> None:
+def graph_comparison(scale: str, subset: int, repeats: int, out: Path | None = None) -> None:
     from hm_pipeline.defs.graph import GraphStoreResource
     from hm_pipeline.recommend import inputs
 
@@ -255,6 +256,13 @@ def graph_comparison(scale: str, subset: int, repeats: int) -> None:
               f"median {loop_median * 1e3:.2f} ms per customer (p90 {np.percentile(loop_times, 90) * 1e3:.2f} ms)")
         print(f"  ratio seed loop / batched, per customer: {loop_median / (batch_s / n):,.0f}x "
               f"(goal >= 1000x); seed loop extrapolated to {n:,} customers: {loop_median * n:,.0f} s")
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(json.dumps({
+                "scale": scale, "customers": n, "batched_s_median": batch_s, "batched_repeats": repeats,
+                "batched_us_per_customer": batch_s / n * 1e6, "loop_customers": len(loop_times),
+                "loop_ms_per_customer_median": loop_median * 1e3, "ratio": loop_median / (batch_s / n),
+                "load_average": os.getloadavg()}, indent=2))
 
 
 def main() -> None:
@@ -266,9 +274,10 @@ def main() -> None:
     parser.add_argument("--graph", choices=["tiny", "small"], default=None,
                         help="only the graph comparison (seed per-customer Cypher loop vs batched) at this scale")
     parser.add_argument("--graph-subset", type=int, default=300, help="customers in the seed-style graph loop")
+    parser.add_argument("--out", type=Path, help="write the graph comparison's figures as JSON here")
     args = parser.parse_args()
     if args.graph:
-        graph_comparison(args.graph, args.graph_subset, max(args.repeats, 3))
+        graph_comparison(args.graph, args.graph_subset, max(args.repeats, 3), args.out)
         return
 
     start = time.perf_counter()

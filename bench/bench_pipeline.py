@@ -1,0 +1,325 @@
+"""The whole pipeline end to end on the embedded default (kuzu), one asset per fresh process, timed.
+
+    .venv/bin/python bench/bench_pipeline.py --root /tmp/hm_e2e                  # full scale (H&M size)
+    .venv/bin/python bench/bench_pipeline.py --root /tmp/hm_e2e --scale tiny     # a quick look
+
+Steps, each in its own Python process as a Dagster run would be (so every step pays its imports, and each peak RSS
+is that step's own): generate the synthetic Kaggle files (skipped with --reuse-input when input/ is already there),
+then every asset of the main path — ingest, graph, age groups, graph EDA, image embeddings for a SUBSET of image
+folders (--image-folders, at --image-size; ResNet50V2 with seeded random weights: ImageNet weights cannot be
+downloaded here and the arithmetic is the same), top-10 SIMILAR, SIMILAR in the graph, the interaction matrices,
+ALS (--als-factors / --als-iterations; both fits: train-only for the evaluation and full for the submission),
+fusion for every customer, and the submission CSV with its blocking check. The evaluation asset is not part of
+the path (add it with --with-evaluation). Assets run through the project's own Definitions on a Dagster instance
+under ROOT/.dagster_bench, so the run records and metadata can be read afterwards.
+
+Prints, and writes as JSON to --out: per step wall seconds, CPU seconds (user + system of the process and its
+children), peak RSS, rows in and out (from each asset's `dagster/row_count` metadata); the total; the machine
+(cores, RAM, load average) and the commit.
+
+`--ratios` then runs the side-by-side benchmarks of the earlier issues, each in its own process, and prints their
+ratios: the seed's per-customer Cypher loop vs the batched fusion on one embedded graph (`bench_fusion.py --graph
+small`), batched vs one-`predict`-per-image embedding (`bench_images.py --only embedding`, 150 real photos, batch
+32), exact top-10 vs the bare float32 product and one added folder vs a full rebuild (`bench_images.py --only knn`
+at --knn-n rows x 2048: ~40 min at 105,000 on 2 cores), and our ALS wrapper vs bare `implicit`
+(`bench_training.py`, 200k x 30k, 4M purchases). `--ratios-only` skips the pipeline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    assets: tuple[str, ...] = ()
+    rows_in_from: str | None = None  # the asset whose row count is this step's input
+    config: dict = field(default_factory=dict)  # ops config by asset name
+
+
+def pipeline_steps(args: argparse.Namespace) -> list[Step]:
+    image_config = {"weights": "random", "image_size": args.image_size}
+    als_config = {"factors": args.als_factors, "iterations": args.als_iterations}
+    steps = [
+        Step("articles", ("articles",)),
+        Step("customers", ("customers",)),
+        Step("transactions", ("transactions",), "articles"),
+        Step("product_graph", ("product_graph",), "transactions"),
+        Step("customer_age_groups", ("customer_age_groups",), "customers"),
+        Step("graph_eda", ("graph_eda",), "product_graph"),
+        Step("image_embeddings", ("image_embeddings",), None, {"image_embeddings": image_config}),
+        Step("similar_products", ("similar_products",), "image_embeddings"),
+        Step("similar_graph", ("similar_graph",), "similar_products"),
+        Step("interaction_matrix", ("interaction_matrix",), "transactions"),
+        Step("als_model", ("als_model",), "interaction_matrix", {"als_model": als_config}),
+        Step("fused_recommendations", ("fused_recommendations",), "customers"),
+        Step("submission_csv", ("submission_csv",), "fused_recommendations"),
+    ]
+    if args.with_evaluation:
+        steps.append(Step("recommendation_evaluation", ("recommendation_evaluation",), "interaction_matrix"))
+    return steps
+
+
+# ---------------------------------------------------------------------------------------------- child process
+
+
+def _child_env(root: Path) -> dict[str, str]:
+    home = root / ".dagster_bench"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    return {**os.environ, "HM_DATA_DIR": str(root), "DAGSTER_HOME": str(home), "OPENBLAS_NUM_THREADS": "1"}
+
+
+def run_step_in_this_process(step: Step, folders: list[str]) -> None:
+    import dagster as dg
+
+    from hm_pipeline.definitions import defs
+    from hm_pipeline.defs.images import image_folders
+
+    instance = dg.DagsterInstance.get()
+    run_config = {"ops": {name: {"config": cfg} for name, cfg in step.config.items()}}
+    if step.name == "image_embeddings":
+        known = set(instance.get_dynamic_partitions(image_folders.name))
+        instance.add_dynamic_partitions(image_folders.name, [f for f in folders if f not in known])
+        job = defs.resolve_job_def("embed_images_job")
+        for folder in folders:
+            result = job.execute_in_process(instance=instance, partition_key=folder, run_config=run_config)
+            if not result.success:
+                raise SystemExit(f"image_embeddings[{folder}] failed")
+        return
+    job = defs.resolve_job_def("full_refresh")
+    keys = [dg.AssetKey(name) for name in step.assets]
+    result = job.execute_in_process(instance=instance, asset_selection=keys, run_config=run_config)
+    if not result.success:
+        raise SystemExit(f"{step.name} failed")
+
+
+def generate_in_this_process(root: Path, scale: str, seed: int) -> None:
+    from hm_pipeline.data.synthetic.generate import generate
+
+    print(generate(scale, root / "input", seed=seed).to_text(), file=sys.stderr)
+
+
+# ---------------------------------------------------------------------------------------------- parent
+
+
+def run_child(argv: list[str], env: dict[str, str], log: Path) -> dict:
+    """Run one step in a fresh process; wall, CPU (process + children) and peak RSS from wait4."""
+    start = time.perf_counter()
+    with open(log, "ab") as out:
+        proc = subprocess.Popen([sys.executable, __file__, *argv], env=env, stdout=out, stderr=out)
+        _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise SystemExit(f"step {argv} failed with exit code {proc.returncode}; log: {log}")
+    return {"wall_s": round(wall, 1), "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+            "peak_rss_gb": round(usage.ru_maxrss / 1024**2, 2)}
+
+
+def row_count(instance, asset: str) -> int | None:
+    import dagster as dg
+
+    event = instance.get_latest_materialization_event(dg.AssetKey(asset))
+    if event is None or event.asset_materialization is None:
+        return None
+    value = event.asset_materialization.metadata.get("dagster/row_count")
+    return None if value is None else int(value.value)
+
+
+def rows_of(instance, asset: str, folders: list[str]) -> int | None:
+    """Row count of an asset; for the partitioned embeddings, summed over the benchmarked folders."""
+    if asset != "image_embeddings":
+        return row_count(instance, asset)
+    import dagster as dg
+
+    total = 0
+    for folder in folders:
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[folder]), limit=1).records
+        value = records[0].asset_materialization.metadata.get("dagster/row_count") if records else None
+        total += int(value.value) if value is not None else 0
+    return total
+
+
+def machine() -> dict:
+    commit = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    dirty = bool(subprocess.run(["git", "-C", str(REPO_ROOT), "status", "--porcelain", "--untracked-files=no"],
+                                capture_output=True, text=True).stdout.strip())
+    ram_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1024**3
+    return {"date": time.strftime("%Y-%m-%d %H:%M %Z"), "cores": os.cpu_count(), "ram_gb": round(ram_gb, 1),
+            "commit": commit + ("+dirty" if dirty else ""), "python": sys.version.split()[0]}
+
+
+def choose_folders(images_dir: Path, count: int) -> list[str]:
+    from hm_pipeline.images.scan import list_folders
+
+    folders = list_folders(images_dir) if images_dir.is_dir() else []
+    step = max(1, len(folders) // max(count, 1))
+    return folders[::step][:count]  # spread over the range (the first folders hold few photos)
+
+
+def format_table(rows: list[dict]) -> str:
+    def fmt(value: object) -> str:
+        return "" if value is None else f"{value:,}" if isinstance(value, int) else str(value)
+
+    header = ["step", "wall s", "CPU s", "peak RSS GB", "rows in", "rows out"]
+    keys = ["step", "wall_s", "cpu_s", "peak_rss_gb", "rows_in", "rows_out"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(fmt(row.get(k)) for k in keys) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+RATIO_BENCHES = {
+    "fusion vs seed loop": ("bench_fusion.py", ["--graph", "small"]),
+    "embedding batched vs per image": ("bench_images.py", ["--only", "embedding", "--batch-sizes", "32"]),
+    "kNN vs bare matmul": ("bench_images.py", ["--only", "knn", "--knn-repeats", "1"]),
+    "ALS wrapper vs bare implicit": ("bench_training.py", ["--users", "200000", "--items", "30000", "--rows",
+                                                           "4000000", "--runs", "3", "--blas-rows", "0"]),
+}
+
+
+def _ratio_rows(name: str, figures: dict) -> list[dict]:
+    """The ratios of one side-by-side benchmark's JSON, as table rows (name, ratio, goal, detail)."""
+    if name == "fusion vs seed loop":
+        return [{"ratio": name, "value": f"{figures['ratio']:,.0f}x", "goal": ">= 1000x",
+                 "detail": f"seed loop {figures['loop_ms_per_customer_median']:.2f} ms/customer (median of "
+                           f"{figures['loop_customers']}) vs batched {figures['batched_us_per_customer']:.1f} us/"
+                           f"customer over {figures['customers']:,} customers"}]
+    if name == "embedding batched vs per image":
+        cases = figures["embedding"]["cases"]
+        seed, batched = cases["seed loop"], next(v for k, v in cases.items() if k != "seed loop")
+        return [{"ratio": name, "value": f"{seed['wall_s'] / batched['wall_s']:.2f}x wall, "
+                 f"{seed['cpu_s'] / batched['cpu_s']:.2f}x CPU", "goal": ">= 2.5x",
+                 "detail": f"{figures['embedding']['images']} photos, medians of {figures['embedding']['repeats']}"}]
+    if name == "kNN vs bare matmul":
+        knn = figures["knn"]
+        cases = knn["cases"]
+        full, bare, update = cases["topk_full"], cases["bare matmul"], cases["add folder"]
+        return [{"ratio": "exact top-10 / bare matmul", "value": f"{full['wall_s'] / bare['wall_s']:.2f}x wall, "
+                 f"{full['cpu_s'] / bare['cpu_s']:.2f}x CPU", "goal": "<= 1.3x", "detail": f"n = {knn['n']:,} x 2048"},
+                {"ratio": "add one folder / full rebuild", "value": f"{update['wall_s'] / full['wall_s']:.1%} wall",
+                 "goal": "<= 5%", "detail": f"{knn['added']:,} rows added"}]
+    als = figures["als"]
+    return [{"ratio": name, "value": f"{als['ratio_wrapper_over_bare_pinned']:.3f}x", "goal": "<= 1.1x",
+             "detail": f"{als['factors']} factors x {als['iterations']} iterations, medians of 3"}]
+
+
+def run_ratios(args: argparse.Namespace, env: dict[str, str], log: Path) -> list[dict]:
+    rows = []
+    out_dir = Path(args.out).parent if args.out else REPO_ROOT / "bench" / "out"
+    for name, (script, argv) in RATIO_BENCHES.items():
+        out = out_dir / f"ratio_{script.removesuffix('.py')}_{len(rows)}.json"
+        argv = [*argv, "--out", str(out)]
+        if name == "kNN vs bare matmul":
+            argv += ["--n", str(args.knn_n)]
+        start = time.perf_counter()
+        with open(log, "ab") as sink:
+            subprocess.run([sys.executable, str(REPO_ROOT / "bench" / script), *argv], env=env, stdout=sink,
+                           stderr=sink, check=True)
+        new = _ratio_rows(name, json.loads(out.read_text()))
+        print(f"{name}: {new} ({time.perf_counter() - start:.0f} s)", flush=True)
+        rows += new
+    return rows
+
+
+def main_parent(args: argparse.Namespace) -> int:
+    root = Path(args.root).resolve()
+    env = _child_env(root)
+    log = root / "bench_pipeline.log"
+    root.mkdir(parents=True, exist_ok=True)
+    log.write_text("")
+    report: dict = {"machine": machine(), "args": vars(args), "load_before": os.getloadavg(), "steps": []}
+    shared = ["--root", str(root), "--image-size", str(args.image_size), "--image-folders", str(args.image_folders),
+              "--als-factors", str(args.als_factors), "--als-iterations", str(args.als_iterations)]
+    if args.ratios_only:
+        report["ratios"] = run_ratios(args, env, log)
+        return _finish(report, args)
+    have_input = (root / "input" / "transactions_train.csv").is_file()
+    if not (args.reuse_input and have_input):
+        row = {"step": "generate", **run_child(["--generate", args.scale, "--seed", str(args.seed), *shared], env, log)}
+        report["steps"].append(row)
+        print(format_table([row]).splitlines()[-1], flush=True)
+
+    os.environ["DAGSTER_HOME"] = env["DAGSTER_HOME"]
+    import dagster as dg
+
+    folders = choose_folders(root / "input" / "images", args.image_folders)
+    report["image_folders"] = folders
+    for step in pipeline_steps(args):
+        row = {"step": step.name, **run_child(["--step", step.name, *shared], env, log)}
+        with dg.DagsterInstance.get() as instance:
+            row["rows_out"] = rows_of(instance, step.assets[0], folders)
+            row["rows_in"] = rows_of(instance, step.rows_in_from, folders) if step.rows_in_from else None
+        report["steps"].append(row)
+        print(f"{step.name}: {row}", flush=True)
+    total = {"step": "total", "wall_s": round(sum(r["wall_s"] for r in report["steps"]), 1),
+             "cpu_s": round(sum(r["cpu_s"] for r in report["steps"]), 1),
+             "peak_rss_gb": max(r["peak_rss_gb"] for r in report["steps"])}
+    report["steps"].append(total)
+    report["load_after_pipeline"] = os.getloadavg()
+    print(format_table(report["steps"]))
+    if args.ratios:
+        report["ratios"] = run_ratios(args, env, log)
+    return _finish(report, args)
+
+
+def _finish(report: dict, args: argparse.Namespace) -> int:
+    report["load_after"] = os.getloadavg()
+    if report.get("steps"):
+        print(format_table(report["steps"]))
+    if report.get("ratios"):
+        print("| side by side | ratio | goal | detail |\n|---|---|---|---|")
+        for row in report["ratios"]:
+            print(f"| {row['ratio']} | {row['value']} | {row['goal']} | {row['detail']} |")
+    print(f"machine: {report['machine']}; load average before {report['load_before']}, after {report['load_after']}")
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(report, indent=2, default=str))
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--root", required=True, help="data root for this benchmark (input/ is generated there)")
+    parser.add_argument("--scale", choices=["tiny", "small", "full"], default="full")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--reuse-input", action="store_true", help="skip generation when ROOT/input has the files")
+    parser.add_argument("--image-folders", type=int, default=4, help="image folders (partitions) embedded")
+    parser.add_argument("--image-size", type=int, default=64, help="square ResNet50V2 input size")
+    parser.add_argument("--als-factors", type=int, default=64)
+    parser.add_argument("--als-iterations", type=int, default=3)
+    parser.add_argument("--with-evaluation", action="store_true", help="also time recommendation_evaluation")
+    parser.add_argument("--ratios", action="store_true", help="then run the side-by-side benchmarks (see above)")
+    parser.add_argument("--ratios-only", action="store_true", help="only the side-by-side benchmarks")
+    parser.add_argument("--knn-n", type=int, default=105_000, help="kNN rows in the ratios (x 2048 float32)")
+    parser.add_argument("--out", default=str(REPO_ROOT / "bench" / "out" / "pipeline.json"))
+    parser.add_argument("--step", help=argparse.SUPPRESS)
+    parser.add_argument("--generate", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    root = Path(args.root).resolve()
+    if args.generate:
+        generate_in_this_process(root, args.generate, args.seed)
+        return 0
+    if args.step:
+        steps = {s.name: s for s in pipeline_steps(args)}
+        steps.setdefault("recommendation_evaluation", Step("recommendation_evaluation", ("recommendation_evaluation",)))
+        run_step_in_this_process(steps[args.step], choose_folders(root / "input" / "images", args.image_folders))
+        return 0
+    return main_parent(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
