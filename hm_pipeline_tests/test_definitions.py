@@ -10,7 +10,7 @@ def _assets():
     return {key.to_user_string(): graph.get(key) for key in graph.get_all_asset_keys()}
 
 
-def test_every_asset_has_group_description_and_kinds():
+def test_every_asset_has_group_description_kinds_and_owners():
     assets = _assets()
     assert {"articles", "customers", "transactions", "product_graph", "customer_age_groups", "graph_eda",
             "image_embeddings", "similar_products", "interaction_matrix", "als_model",
@@ -19,6 +19,7 @@ def test_every_asset_has_group_description_and_kinds():
         assert node.group_name and node.group_name != "default", name
         assert node.description, name
         assert node.kinds, name
+        assert node.owners == ["team:recsys"], name
 
 
 def test_full_refresh_covers_every_unpartitioned_asset():

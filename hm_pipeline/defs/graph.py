@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 from pydantic import Field
 
 from hm_pipeline.defs import images
+from hm_pipeline.defs.metadata import OWNERS
 from hm_pipeline.defs.resources import DataRootResource
 from hm_pipeline.graph import eda
 from hm_pipeline.graph.age_groups import age_group_tables
@@ -107,6 +108,7 @@ def _graph_metadata(store: GraphStore) -> "dict[str, dg.RawMetadataValue]":
 
 
 @dg.asset(
+    owners=OWNERS,
     group_name=GROUP,
     deps=["articles", "customers", "transactions"],
     kinds=KINDS,
@@ -136,6 +138,7 @@ def product_graph(data_root: DataRootResource, graph_store: GraphStoreResource) 
 
 
 @dg.asset(
+    owners=OWNERS,
     group_name=GROUP,
     deps=[product_graph],
     kinds=KINDS,
@@ -174,6 +177,7 @@ def _chart(rows: list[dict], label: str, value: str, title: str) -> str:
 
 
 @dg.asset(
+    owners=OWNERS,
     group_name=GROUP,
     deps=[customer_age_groups],
     kinds=KINDS,
@@ -299,6 +303,7 @@ class SimilarGraphConfig(dg.Config):
 
 
 @dg.asset(
+    owners=OWNERS,
     group_name=GROUP,
     deps=[product_graph, images.similar_products],
     kinds=KINDS,

@@ -14,6 +14,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import Field
 
+from hm_pipeline.defs.metadata import OWNERS
 from hm_pipeline.defs.resources import DataRootResource
 from hm_pipeline.images import knn, similarity_stats, tables
 from hm_pipeline.images.embed import WEIGHTS_MODES, embed_images, load_model
@@ -82,6 +83,7 @@ class ImageEmbeddingConfig(dg.Config):
 
 
 @dg.asset(
+    owners=OWNERS,
     partitions_def=image_folders,
     group_name="images",
     deps=["articles"],
@@ -153,7 +155,8 @@ def _group_shares(layout: DataLayout, ids: np.ndarray, src: np.ndarray, dst: np.
     return out
 
 
-@dg.asset(group_name="images", deps=[image_embeddings, "articles"], kinds={"numpy", "parquet"}, pool=SIMILAR_POOL)
+@dg.asset(group_name="images", deps=[image_embeddings, "articles"], kinds={"numpy", "parquet"}, pool=SIMILAR_POOL,
+          owners=OWNERS)
 def similar_products(
     context: dg.AssetExecutionContext, config: SimilarProductsConfig, data_root: DataRootResource
 ) -> dg.MaterializeResult:

@@ -9,11 +9,10 @@ import pyarrow.parquet as pq
 
 from hm_pipeline.data import schema
 from hm_pipeline.data.ingest import ingest_articles, ingest_customers, ingest_transactions
-from hm_pipeline.defs.metadata import parquet_metadata, table_metadata
+from hm_pipeline.defs.metadata import OWNERS, parquet_metadata, table_metadata
 from hm_pipeline.defs.resources import DataRootResource
 from hm_pipeline.layout import DataLayout
 
-OWNERS = ["team:recsys"]
 
 
 class MissingInput(FileNotFoundError):

@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 from hm_pipeline.markdown import markdown_table
 
 PREVIEW_ROWS = 5
+OWNERS = ["team:recsys"]  # shown on every asset in the UI
 
 
 def column_schema(arrow_schema: pa.Schema) -> dg.TableSchema:

@@ -20,6 +20,7 @@ from hm_pipeline.atomic import write_parquet
 from hm_pipeline.defs.graph import GraphStoreResource
 from hm_pipeline.defs.images import similar_dir
 from hm_pipeline.markdown import markdown_table
+from hm_pipeline.defs.metadata import OWNERS
 from hm_pipeline.defs.resources import DataRootResource
 from hm_pipeline.defs.training import PRODUCTION_MODEL, als_dir, interactions_dir
 from hm_pipeline.graph.store import AGE_GROUPS_PART, GRAPH_PART
@@ -49,6 +50,7 @@ class FusedRecommendationsConfig(dg.Config):
 
 
 @dg.asset(
+    owners=OWNERS,
     group_name=GROUP,
     deps=["product_graph", "customer_age_groups", "similar_products", "als_model", "transactions"],
     kinds={"parquet", "cypher"},
@@ -109,6 +111,7 @@ def fused_recommendations(
 
 
 @dg.asset(
+    owners=OWNERS,
     group_name=GROUP,
     deps=[fused_recommendations],
     kinds={"csv"},

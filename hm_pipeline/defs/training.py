@@ -23,6 +23,7 @@ from pydantic import Field
 
 from hm_pipeline.atomic import atomic_path
 from hm_pipeline.defs.images import similar_dir
+from hm_pipeline.defs.metadata import OWNERS
 from hm_pipeline.defs.resources import DataRootResource
 from hm_pipeline.images.tables import SIMILAR_FILE
 from hm_pipeline.layout import DataLayout
@@ -77,6 +78,7 @@ class InteractionMatrixConfig(dg.Config):
 
 
 @dg.asset(
+    owners=OWNERS,
     group_name=GROUP,
     deps=INGEST_DEPS,
     kinds={"scipy", "parquet"},
@@ -158,6 +160,7 @@ class AlsModelConfig(dg.Config):
 
 
 @dg.asset(
+    owners=OWNERS,
     group_name=GROUP,
     deps=[interaction_matrix],
     kinds={"implicit"},
@@ -233,6 +236,7 @@ def _fused_others(layout: DataLayout, split: TimeSplit) -> dict:
 
 
 @dg.asset(
+    owners=OWNERS,
     group_name=GROUP,
     deps=[interaction_matrix, als_model, "similar_products"],
     kinds={"numpy", "json"},
