@@ -243,7 +243,8 @@ def main_parent(args: argparse.Namespace) -> int:
     log.write_text("")
     report: dict = {"machine": machine(), "args": vars(args), "load_before": os.getloadavg(), "steps": []}
     shared = ["--root", str(root), "--image-size", str(args.image_size), "--image-folders", str(args.image_folders),
-              "--als-factors", str(args.als_factors), "--als-iterations", str(args.als_iterations)]
+              "--als-factors", str(args.als_factors), "--als-iterations", str(args.als_iterations),
+              *(["--with-evaluation"] if args.with_evaluation else [])]
     if args.ratios_only:
         report["ratios"] = run_ratios(args, env, log)
         return _finish(report, args)
@@ -270,7 +271,6 @@ def main_parent(args: argparse.Namespace) -> int:
              "peak_rss_gb": max(r["peak_rss_gb"] for r in report["steps"])}
     report["steps"].append(total)
     report["load_after_pipeline"] = os.getloadavg()
-    print(format_table(report["steps"]))
     if args.ratios:
         report["ratios"] = run_ratios(args, env, log)
     return _finish(report, args)
@@ -315,7 +315,6 @@ def main() -> int:
         return 0
     if args.step:
         steps = {s.name: s for s in pipeline_steps(args)}
-        steps.setdefault("recommendation_evaluation", Step("recommendation_evaluation", ("recommendation_evaluation",)))
         run_step_in_this_process(steps[args.step], choose_folders(root / "input" / "images", args.image_folders))
         return 0
     return main_parent(args)
