@@ -56,12 +56,35 @@ def remove_dead_writers_temps(path: str | os.PathLike[str]) -> list[Path]:
     return removed
 
 
+def _publish_new(tmp: Path, final: Path) -> None:
+    """Rename `tmp` to `final` unless something (even a dangling link) is already there: `FileExistsError` then.
+
+    A file is hard-linked into place (atomic: fails if the name exists); a directory is checked, then renamed.
+    """
+    if tmp.is_file():
+        try:
+            os.link(tmp, final, follow_symlinks=False)
+        except FileExistsError:
+            raise FileExistsError(f"{final} already exists: it is not overwritten") from None
+        except OSError:  # a file system without hard links
+            if os.path.lexists(final):
+                raise FileExistsError(f"{final} already exists: it is not overwritten") from None
+            os.replace(tmp, final)
+        else:
+            tmp.unlink()
+        return
+    if os.path.lexists(final):
+        raise FileExistsError(f"{final} already exists: it is not overwritten")
+    os.rename(tmp, final)
+
+
 @contextlib.contextmanager
-def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+def atomic_path(path: str | os.PathLike[str], *, replace: bool = True) -> Iterator[Path]:
     """Yield a temporary sibling of `path`; on success fsync and rename it over `path`, on error delete it.
 
-    Works for files and directories (a directory replaces the old one only once it is complete). Temporaries of
-    `path` left by a killed writer are deleted first.
+    Works for files and directories (a directory replaces the old one only once it is complete). With
+    `replace=False` an existing `path` is never replaced: `FileExistsError`, and the temporary is deleted.
+    Temporaries of `path` left by a killed writer are deleted first.
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
@@ -72,7 +95,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         if tmp.is_file():
             with open(tmp, "rb") as fh:
                 os.fsync(fh.fileno())
-        if tmp.is_dir() and final.exists():
+        if not replace:
+            _publish_new(tmp, final)
+        elif tmp.is_dir() and final.exists():
             old = _tmp_sibling(final)
             os.replace(final, old)
             os.replace(tmp, final)

@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from hm_pipeline.data.input_files import InputFilesError, generate_if_empty
 from hm_pipeline.layout import DataLayout
 
 
@@ -21,8 +22,11 @@ def _image_size(text: str) -> tuple[int, int]:
 def cmd_generate(args: argparse.Namespace) -> int:
     from hm_pipeline.data.synthetic.generate import generate
 
-    report = generate(args.scale, Path(args.out), seed=args.seed, image_size=args.image_size,
-                      images=not args.no_images, workers=args.workers)
+    try:
+        report = generate(args.scale, Path(args.out), seed=args.seed, image_size=args.image_size,
+                          images=not args.no_images, workers=args.workers)
+    except FileExistsError as error:
+        raise SystemExit(f"hm-pipeline generate: {error}") from None
     print(report.to_text())
     return 0
 
@@ -37,11 +41,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     """The main job: ingest, every image folder embedded (one partition each), then every other asset."""
     layout = DataLayout.from_env(args.data_root)
     os.environ["HM_DATA_DIR"] = str(layout.root)  # the data_root resource reads it
-    if not layout.has_inputs():
-        from hm_pipeline.data.synthetic.generate import generate
-
-        print(f"No Kaggle files in {layout.input_dir}: generating synthetic data (scale {args.scale}).")
-        print(generate(args.scale, layout.input_dir, seed=args.seed).to_text())
+    try:
+        generate_if_empty(layout.input_dir, args.scale, args.seed)
+    except InputFilesError as error:
+        raise SystemExit(f"hm-pipeline run: {error}") from None
 
     import dagster as dg
 

@@ -8,10 +8,22 @@ from pathlib import Path
 
 DEFAULT_DATA_ROOT = "data"
 INPUT_FILES = ("articles.csv", "customers.csv", "transactions_train.csv")
+#: Optional Kaggle inputs: the submission order and the product photos.
+OPTIONAL_INPUTS = ("sample_submission.csv", "images")
 
 
 class PathOutsideDataRoot(ValueError):
     """A configured path escapes the data root (e.g. through `..`)."""
+
+
+def link_escape(path: str | os.PathLike[str], base: str | os.PathLike[str]) -> Path | None:
+    """Where `path` leads when that is outside `base` (both resolved; symlinks followed), else None.
+
+    Raises `RuntimeError` (Python's "Symlink loop") or `OSError` when the links cannot be resolved.
+    """
+    target = Path(path).resolve()
+    inside = Path(base).resolve()
+    return None if target == inside or inside in target.parents else target
 
 
 @dataclass(frozen=True)
@@ -69,6 +81,3 @@ class DataLayout:
     @property
     def output_dir(self) -> Path:
         return self.root / "output"
-
-    def has_inputs(self) -> bool:
-        return all(self.input_file(name).exists() for name in INPUT_FILES)

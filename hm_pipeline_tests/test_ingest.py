@@ -263,3 +263,46 @@ def test_reingest_is_byte_identical(valid):
 def test_missing_file(tmp_path):
     with pytest.raises(IngestError, match="file not found"):
         ingest_articles(tmp_path / "articles.csv", tmp_path / "a.parquet")
+
+
+# --- text that looks like a null is data; only an empty field is missing -----------------------------------------
+
+NULL_LIKE = ["NA", "null", "N/A", "NULL", "n/a", "nan", "None"]
+
+
+@pytest.mark.parametrize("text", NULL_LIKE)
+def test_null_like_text_stays_text(tmp_path, text):
+    """A product named `NA` and an optional text column holding `null` keep their text (pyarrow's default null
+    strings would turn them into nulls: a false "missing" error, or silently lost text)."""
+    name_row = ARTICLE_ROWS[0].replace(",Strap top,", f",{text},", 1).replace('"Jersey top', f'"{text}', 1)
+    ingest_articles(write(tmp_path / "articles.csv", ARTICLE_HEADER, [name_row]), tmp_path / "a.parquet")
+    article = pq.read_table(tmp_path / "a.parquet").to_pylist()[0]
+    assert article["prod_name"] == text
+    assert article["detail_desc"].startswith(text)
+    row = f"{C1},,,{text},{text},,{text}"
+    ingest_customers(write(tmp_path / "customers.csv", CUSTOMER_HEADER, [row]), tmp_path / "c.parquet")
+    customer = pq.read_table(tmp_path / "c.parquet").to_pylist()[0]
+    assert [customer[c] for c in ("club_member_status", "fashion_news_frequency", "postal_code")] == [text] * 3
+    assert customer["age"] is None and customer["FN"] is None  # empty fields are still missing
+
+
+def test_empty_field_is_missing_and_quoted_empty_too(tmp_path):
+    rows = [f"{C1},,,,NONE,,x", f'{C2},,,"",NONE,,y']
+    ingest_customers(write(tmp_path / "customers.csv", CUSTOMER_HEADER, rows), tmp_path / "c.parquet")
+    assert pq.read_table(tmp_path / "c.parquet")["club_member_status"].to_pylist() == [None, None]
+
+
+@pytest.mark.parametrize("price, reason", [("nan", "is not a number"), ("NaN", "is not a number"),
+                                          ("inf", "is infinite"), ("-0.5", "is negative"), ("NA", "decimal number")])
+def test_price_problems_say_what_is_wrong(valid, price, reason):
+    write(valid["transactions_csv"], TRANSACTION_HEADER, _bad_transactions(f"2020-09-01,{C1},0108775015,{price},2"))
+    with pytest.raises(IngestError) as err:
+        ingest_transactions(valid["transactions_csv"], valid["transactions"], valid["articles"], valid["customers"])
+    assert (err.value.row, err.value.column) == (2, "price")
+    assert reason in err.value.reason and "blank" not in err.value.reason and "missing" not in err.value.reason
+
+
+def test_null_like_text_in_a_number_column_is_not_blank(tmp_path):
+    src = write(tmp_path / "customers.csv", CUSTOMER_HEADER, [f"{C1},,,,NONE,NA,x"])
+    with pytest.raises(IngestError, match=r"row 1, column 'age': expected a whole number, got 'NA'"):
+        ingest_customers(src, tmp_path / "c.parquet")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
+import pytest
+
 from hm_pipeline.data.synthetic.generate import generate, sample_data
 from hm_pipeline.data.synthetic.report import build_report
 
@@ -31,11 +33,12 @@ def test_other_seed_differs(tiny_data, tmp_path):
     assert not (other / "images").exists() or not any((other / "images").iterdir())
 
 
-def test_rerun_overwrites_in_place(tmp_path):
-    first = generate("tiny", tmp_path, seed=3, images=False)
+def test_rerun_refuses_to_overwrite(tmp_path):
+    generate("tiny", tmp_path, seed=3, images=False)
     before = _digest(tmp_path)
-    second = generate("tiny", tmp_path, seed=3, images=False)
-    assert _digest(tmp_path) == before and first.counts == second.counts
+    with pytest.raises(FileExistsError, match="already holds articles.csv, customers.csv"):
+        generate("tiny", tmp_path, seed=4, images=False)
+    assert _digest(tmp_path) == before
 
 
 def test_sample_data_is_what_generate_writes(tiny_data):

@@ -104,9 +104,11 @@ def to_price(arr: pa.Array, block: Block, column: str) -> pa.Array:
         raw = pc.utf8_trim_whitespace(arr)
         require_matches(raw, _FLOAT, block, column, "a decimal number")
         values = pc.cast(raw, pa.float64())
-    bad = _first_false(pc.and_(pc.is_finite(values), pc.greater_equal(values, 0.0)))
-    if bad is not None:
-        raise block.fail(bad, column, f"price must be a finite number >= 0, got {_sample(arr, bad)}")
+    for valid, problem in ((pc.invert(pc.is_nan(values)), "is not a number"), (pc.is_finite(values), "is infinite"),
+                           (pc.greater_equal(values, 0.0), "is negative")):
+        bad = _first_false(valid)
+        if bad is not None:
+            raise block.fail(bad, column, f"price {_sample(arr, bad)} {problem}: expected a finite number >= 0")
     return pc.cast(values, pa.float32())
 
 

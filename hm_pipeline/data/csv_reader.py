@@ -102,7 +102,8 @@ def iter_blocks(path: Path, expected: list[str], *, multiline: bool = False,
                 block_bytes: int = 64 << 20) -> Iterator[tuple[Block, pa.RecordBatch]]:
     """Yield (position, batch of the expected columns as nullable strings), in file order.
 
-    Blank fields are null. `multiline` allows quoted newlines (needed for `detail_desc`).
+    Only an empty field is null: text such as `NA`, `null` or `N/A` stays text (pyarrow would read it as null by
+    default). `multiline` allows quoted newlines (needed for `detail_desc`).
     """
     names = plan_columns(path, expected)
 
@@ -121,6 +122,7 @@ def iter_blocks(path: Path, expected: list[str], *, multiline: bool = False,
             convert_options=pacsv.ConvertOptions(
                 include_columns=expected,
                 column_types={c: pa.string() for c in expected},
+                null_values=[""],
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
             ),

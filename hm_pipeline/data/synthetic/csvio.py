@@ -46,9 +46,10 @@ def csv_rows(columns: Sequence[pa.Array]) -> tuple[memoryview, int]:
 
 
 def write_csv(path: str | os.PathLike[str], header: Sequence[str], chunks: Iterable[Sequence[pa.Array]]) -> int:
-    """Write `header` and every chunk of columns to `path` atomically; return the number of data rows."""
+    """Write `header` and every chunk of columns to a new file `path` atomically (never over an existing one);
+    return the number of data rows."""
     rows = 0
-    with atomic_path(Path(path)) as tmp, open(tmp, "wb", buffering=1 << 22) as fh:
+    with atomic_path(Path(path), replace=False) as tmp, open(tmp, "wb", buffering=1 << 22) as fh:
         fh.write((",".join(header) + "\n").encode())
         for columns in chunks:
             data, n = csv_rows(columns)
@@ -116,9 +117,10 @@ def table_rows(fields: Sequence[tuple[ByteTable, np.ndarray]]) -> np.ndarray:
 
 def write_table_csv(path: str | os.PathLike[str], header: Sequence[str],
                     chunks: Iterable[Sequence[tuple[ByteTable, np.ndarray]]]) -> int:
-    """Write `header` and the rows of every chunk of (ByteTable, index) fields atomically; return the row count."""
+    """Write `header` and the rows of every chunk of (ByteTable, index) fields to a new file `path` atomically (never
+    over an existing one); return the row count."""
     rows = 0
-    with atomic_path(Path(path)) as tmp, open(tmp, "wb", buffering=0) as fh:
+    with atomic_path(Path(path), replace=False) as tmp, open(tmp, "wb", buffering=0) as fh:
         fh.write((",".join(header) + "\n").encode())
         for fields in chunks:
             fh.write(table_rows(fields))

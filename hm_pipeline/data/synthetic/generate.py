@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,15 +117,32 @@ def sample_data(scale: str, seed: int = 42) -> SyntheticData:
     return SyntheticData(tax, cat, cust, _transactions(cfg, tax, cat, cust, rng))
 
 
+OUTPUT_FILES = ("articles.csv", "customers.csv", "transactions_train.csv", "sample_submission.csv")
+
+
+def existing_outputs(out_dir: Path, images: bool = True) -> list[str]:
+    """What `generate` would write that is already in `out_dir`: its files, and a non-empty images/."""
+    found = [name for name in OUTPUT_FILES if os.path.lexists(out_dir / name)]
+    image_dir = out_dir / "images"
+    if images and os.path.lexists(image_dir) and (not image_dir.is_dir() or any(image_dir.iterdir())):
+        found.append("images/")
+    return found
+
+
 def generate(scale: str, out_dir: Path, seed: int = 42, image_size: tuple[int, int] = (64, 96),
              images: bool = True, workers: int = 2) -> GenerationReport:
     """Write articles.csv, customers.csv, transactions_train.csv, sample_submission.csv and images/ into `out_dir`.
 
     Deterministic: the same scale and seed give byte-identical files. Each file (and image folder) is written
-    atomically. `image_size` is (width, height); `workers` processes render image folders in parallel.
+    atomically, and never over an existing one: `FileExistsError` when `out_dir` already holds any of them.
+    `image_size` is (width, height); `workers` processes render image folders in parallel.
     """
     cfg = _scale(scale)
     out = Path(out_dir)
+    existing = existing_outputs(out, images)
+    if existing:
+        raise FileExistsError(f"{out} already holds {', '.join(existing)}: synthetic data is only generated into a "
+                              "folder without Kaggle files (existing files are never overwritten)")
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_temps(out)  # leftovers of a killed run
     remove_stale_temps(out / "images")

@@ -141,9 +141,9 @@ class FolderTask:
 
 
 def render_folder(task: FolderTask) -> int:
-    """Render and write one folder atomically; return the number of images written."""
+    """Render and write one new folder atomically (never over an existing one); return the number of images."""
     rng = np.random.default_rng([task.seed, int(task.folder.name)])
-    with atomic_path(task.folder) as tmp:
+    with atomic_path(task.folder, replace=False) as tmp:
         tmp.mkdir(parents=True)
         for i, aid in enumerate(task.article_ids):
             arr = render(task.rgb[i], task.shapes[i], task.patterns[i], task.size, rng)
