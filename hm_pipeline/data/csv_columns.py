@@ -140,14 +140,35 @@ def to_article_id(arr: pa.Array, block: Block, column: str) -> pa.Array:
     return pc.utf8_lpad(raw, schema.ARTICLE_ID_DIGITS, "0")
 
 
+CUSTOMER_ID_PATTERN = rf"^[0-9a-f]{{{schema.CUSTOMER_ID_HEX}}}$"
+
+
+def _lowercased_if_well_formed(arr: pa.Array) -> pa.Array | None:
+    """`arr` with hex digits lower-cased when every value is exactly 64 hex characters (fast path), else None."""
+    if hex_words(arr, schema.CUSTOMER_ID_HEX) is None:
+        return None
+    raw_bytes = fixed_width_bytes(arr, schema.CUSTOMER_ID_HEX)
+    has_upper = bool(((raw_bytes >= ord("A")) & (raw_bytes <= ord("F"))).any())
+    return pc.utf8_lower(arr) if has_upper else arr
+
+
+def canonical_customer_ids(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Customer ids in the one form ingest stores: surrounding blanks dropped, hex digits lower-case.
+
+    Every id that comes from a file or a person (customers.csv, transactions, `hm-pipeline recommend ID`) goes
+    through this before it is compared with the ingested ids.
+    """
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    fast = _lowercased_if_well_formed(arr)
+    return fast if fast is not None else pc.utf8_lower(pc.utf8_trim_whitespace(arr))
+
+
 def to_customer_id(arr: pa.Array, block: Block, column: str) -> pa.Array:
-    if hex_words(arr, schema.CUSTOMER_ID_HEX) is not None:  # fast path: 64 hex characters each
-        raw_bytes = fixed_width_bytes(arr, schema.CUSTOMER_ID_HEX)
-        has_upper = bool(((raw_bytes >= ord("A")) & (raw_bytes <= ord("F"))).any())
-        return pc.utf8_lower(arr) if has_upper else arr
-    raw = pc.utf8_lower(pc.utf8_trim_whitespace(arr))
-    require_matches(raw, rf"^[0-9a-f]{{{schema.CUSTOMER_ID_HEX}}}$", block, column,
-                    f"a customer id of {schema.CUSTOMER_ID_HEX} hex characters")
+    fast = _lowercased_if_well_formed(arr)
+    if fast is not None:
+        return fast
+    raw = canonical_customer_ids(arr)  # blanks around ids, or bad ids (located below)
+    require_matches(raw, CUSTOMER_ID_PATTERN, block, column, f"a customer id of {schema.CUSTOMER_ID_HEX} hex characters")
     return raw
 
 

@@ -22,9 +22,12 @@ def read_header(path: Path) -> list[str]:
     """The header row's column names (a UTF-8 BOM is ignored)."""
     name = path.name
     if not path.exists():
-        raise IngestError(str(path), "file not found")
-    with open(path, "rb") as fh:
-        first = fh.readline(_MAX_HEADER_BYTES)
+        raise IngestError(str(path), "broken symbolic link" if path.is_symlink() else "file not found")
+    try:
+        with open(path, "rb") as fh:
+            first = fh.readline(_MAX_HEADER_BYTES)
+    except OSError as exc:
+        raise IngestError(str(path), f"cannot be read: {exc.strerror or exc}") from None
     if first.startswith(_BOM):
         first = first[len(_BOM):]
     if not first.strip():

@@ -4,8 +4,8 @@
 transactions.parquet, SIMILAR from similar.parquet, the production ALS model with the full matrix's id maps, and
 from the graph the customer->department, customer->index and customer->AgeGroup pairs, each one batched statement
 run in `UNWIND $customer_ids` chunks. `fuse` then gives 12 unique articles to every customer of customers.parquet.
-`submission_csv` writes the Kaggle file in sample_submission.csv (else customers.csv) order; a blocking check
-re-reads and validates it.
+`submission_csv` writes the Kaggle file in sample_submission.csv (else customers.csv) order, validates it at a
+temporary path and only then replaces the previous file; a blocking check re-reads and validates it again.
 (No `from __future__ import annotations` here: Dagster reads the Config annotations at run time.)
 """
 
@@ -116,7 +116,8 @@ def fused_recommendations(
     deps=[fused_recommendations],
     kinds={"csv"},
     description="The Kaggle submission (customer_id,prediction = 12 space-separated article ids), one row per "
-    "customer in sample_submission.csv order (else customers.csv order), at output/submission.csv.",
+    "customer in sample_submission.csv order (else customers.csv order), at output/submission.csv. Validated before "
+    "it replaces the previous file; a bad sample_submission.csv fails naming its row and column.",
 )
 def submission_csv(context: dg.AssetExecutionContext, data_root: DataRootResource) -> dg.MaterializeResult:
     layout = data_root.layout()
@@ -131,7 +132,7 @@ def submission_csv(context: dg.AssetExecutionContext, data_root: DataRootResourc
     items[recs.customers] = recs.items
     out = submission_path(layout)
     out.parent.mkdir(parents=True, exist_ok=True)
-    rows = write_submission(out, order, catalog.customer_ids, items, catalog.article_ids)
+    rows = write_submission(out, order, catalog.customer_ids, items, catalog.article_ids, order_file.name)
     context.log.info(f"wrote {rows} rows to {out} in {order_file.name} order")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": rows,
@@ -142,8 +143,8 @@ def submission_csv(context: dg.AssetExecutionContext, data_root: DataRootResourc
 
 
 @dg.asset_check(asset=submission_csv, blocking=True,
-                description="One row per expected customer in order, unique customers, 12 unique 10-digit known "
-                "article ids per row (leading zeros kept).")
+                description="At least one row, one row per expected customer in order, unique customers, 12 unique "
+                "10-digit known article ids per row (leading zeros kept).")
 def submission_is_valid(data_root: DataRootResource) -> dg.AssetCheckResult:
     layout = data_root.layout()
     order, order_file = inputs.submission_order(layout)

@@ -20,6 +20,7 @@ import pyarrow.csv as pv
 import pyarrow.parquet as pq
 import scipy.sparse as sp
 
+from hm_pipeline.data.csv_columns import canonical_customer_ids
 from hm_pipeline.graph.age_groups import GROUP_NAMES, UNKNOWN
 from hm_pipeline.graph.store import GraphStore
 from hm_pipeline.layout import DataLayout
@@ -27,6 +28,7 @@ from hm_pipeline.recommend.attribute_filter import AttributeFilter, CustomerCode
 from hm_pipeline.recommend.config import similar_matrix
 from hm_pipeline.recommend.history import PurchaseHistory
 from hm_pipeline.recommend.ranking import AlsFactors
+from hm_pipeline.recommend.submission import read_sample_submission
 from hm_pipeline.training.interactions import ITEMS_FILE, USERS_FILE
 
 ATTRIBUTES_STATEMENT = "customer_departments_indexes"  # -> customer_idx, department, index_code
@@ -169,11 +171,14 @@ def graph_age_groups(store: GraphStore, catalog: Catalog, chunk: int | None = No
 
 
 def submission_order(layout: DataLayout) -> tuple[pa.Array, Path]:
-    """Customer ids in submission order: input/sample_submission.csv when present, else input/customers.csv."""
-    for name in ("sample_submission.csv", "customers.csv"):
-        path = layout.input_file(name)
-        if path.is_file():
-            table = pv.read_csv(path, convert_options=pv.ConvertOptions(
-                include_columns=["customer_id"], column_types={"customer_id": pa.string()}))
-            return table["customer_id"].combine_chunks(), path
+    """Customer ids in submission order: input/sample_submission.csv when present (checked, verbatim: raises
+    `IngestError` naming file, row and column), else input/customers.csv (ids in their canonical lower-case form)."""
+    sample = layout.input_file("sample_submission.csv")
+    if os.path.lexists(sample):
+        return read_sample_submission(sample), sample
+    customers = layout.input_file("customers.csv")
+    if customers.is_file():
+        table = pv.read_csv(customers, convert_options=pv.ConvertOptions(
+            include_columns=["customer_id"], column_types={"customer_id": pa.string()}, null_values=[""]))
+        return canonical_customer_ids(table["customer_id"]), customers
     raise FileNotFoundError(f"neither sample_submission.csv nor customers.csv in {layout.input_dir}")

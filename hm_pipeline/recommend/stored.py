@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from hm_pipeline.data.csv_columns import canonical_customer_ids
 from hm_pipeline.layout import DataLayout
 from hm_pipeline.recommend.candidates import SOURCE_LABELS
 from hm_pipeline.recommend.explain import ARTICLE_COLUMNS, CustomerExplanation, explain_customer
@@ -50,7 +51,7 @@ def read_fused(path: Path, catalog: Catalog, customer_ids: pa.Array | None = Non
     """fused.parquet back into index space (optionally only `customer_ids`); raises unless each customer read has
     exactly ranks 1..12."""
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: materialize `fused_recommendations` first")
+        raise FileNotFoundError(f"{path} not found: materialize `fused_recommendations` first (`hm-pipeline run`)")
     table = pq.read_table(path)
     if customer_ids is not None:
         table = table.filter(pc.is_in(table["customer_id"], value_set=customer_ids))
@@ -75,7 +76,15 @@ def read_fused(path: Path, catalog: Catalog, customer_ids: pa.Array | None = Non
 
 
 def explain_from_files(layout: DataLayout, customer_id: str, recent: int = 12) -> CustomerExplanation:
-    """`explain_customer` for one customer, reading only that customer's fused rows and transactions."""
+    """`explain_customer` for one customer (id in any letter case), reading only that customer's fused rows and
+    transactions. A data root the pipeline has not run on is a `FileNotFoundError` saying what to run."""
+    missing = [p for p in (layout.ingest_table("customers"), layout.ingest_table("articles"),
+                           layout.ingest_table("transactions"), fused_path(layout)) if not p.is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"no recommendations under the data root {layout.root} ({missing[0]} is missing): run "
+            f"`hm-pipeline run --data-root {layout.root}` first (or pass the --data-root it ran on)")
+    customer_id = canonical_customer_ids(pa.array([customer_id], pa.string()))[0].as_py()
     catalog = Catalog.read(layout)
     recs = read_fused(fused_path(layout), catalog, pa.array([customer_id], pa.string()))
     tx = pq.read_table(layout.ingest_table("transactions"), columns=["t_dat", "customer_idx", "article_idx"],

@@ -1,6 +1,8 @@
 """The Kaggle submission: `customer_id,prediction`, one row per customer in the given order, prediction = 12
-space-separated 10-digit article ids. Built with Arrow string kernels (no Python loop per row), written atomically;
-`validate_submission` re-reads the file and reports every problem (the blocking asset check uses it)."""
+space-separated 10-digit article ids. Built with Arrow string kernels (no Python loop per row); written to a temporary
+path, validated there (`validate_submission`, which the blocking asset check also runs) and only then renamed over
+the previous file, so an invalid submission never replaces a good one. `read_sample_submission` checks the file
+that gives the order: a bad one is an error naming file, row and column."""
 
 from __future__ import annotations
 
@@ -15,18 +17,54 @@ import pyarrow.compute as pc
 import pyarrow.csv as pv
 
 from hm_pipeline.atomic import atomic_path
+from hm_pipeline.data.csv_columns import CUSTOMER_ID_PATTERN, IngestError, require_non_null
+from hm_pipeline.data.csv_reader import iter_blocks
+from hm_pipeline.data.ingest import sort_unique_by_id
 
 HEADER = ("customer_id", "prediction")
 K = 12
 ARTICLE_ID = re.compile(r"^[0-9]{10}$")
 
 
-def customer_rows(order_ids: np.ndarray | pa.Array, customer_ids: np.ndarray | pa.Array) -> np.ndarray:
-    """customer_idx (position in `customer_ids`) of each id in `order_ids`; raises naming unknown ids."""
+class InvalidSubmission(ValueError):
+    """The submission written to the temporary path failed validation; the previous file was kept."""
+
+
+def read_sample_submission(path: str | os.PathLike[str]) -> pa.Array:
+    """The customer ids of sample_submission.csv in file order, checked: header `customer_id,prediction`, at least
+    one row, every id 64 lower-case hex characters (the submission repeats them verbatim), no id twice.
+
+    Raises `IngestError` naming the file, the data row (1-based) and the column.
+    """
+    path = Path(path)
+    column = HEADER[0]
+    parts = []
+    for block, batch in iter_blocks(path, list(HEADER)):
+        ids = batch.column(column)
+        require_non_null(ids, block, column)
+        well_formed = pc.match_substring_regex(ids, CUSTOMER_ID_PATTERN)
+        if not pc.all(well_formed).as_py():
+            row = int(pc.index(well_formed, False).as_py())
+            value = ids[row].as_py()
+            upper = value != value.lower() and re.fullmatch(CUSTOMER_ID_PATTERN, value.lower()) is not None
+            reason = ("has upper-case letters: customer ids are lower-case hex, as in Kaggle's file" if upper else
+                      "is not a customer id of 64 lower-case hex characters")
+            raise block.fail(row, column, f"{value[:80]!r} {reason}")
+        parts.append(ids)
+    order = pa.concat_arrays(parts)
+    sort_unique_by_id(pa.table({column: order}), column, path.name)  # raises naming the duplicated row
+    return order
+
+
+def customer_rows(order_ids: np.ndarray | pa.Array, customer_ids: np.ndarray | pa.Array,
+                  source: str = "submission order") -> np.ndarray:
+    """customer_idx (position in `customer_ids`) of each id in `order_ids`; raises naming the first unknown id and
+    its row (1-based) in `source`."""
     found = pc.index_in(pa.array(order_ids, pa.string()), value_set=pa.array(customer_ids, pa.string()))
     if found.null_count:
-        missing = pc.filter(pa.array(order_ids, pa.string()), pc.is_null(found))
-        raise ValueError(f"{found.null_count} submission customer(s) unknown to customers.parquet, e.g. {missing[0]}")
+        row = int(pc.index(pc.is_null(found), True).as_py())
+        raise IngestError(source, f"unknown customer_id {pa.array(order_ids, pa.string())[row].as_py()!r}: not in "
+                          f"customers.csv ({found.null_count} such row(s))", row=row + 1, column=HEADER[0])
     return found.to_numpy().astype(np.int64)
 
 
@@ -44,21 +82,27 @@ def write_submission(
     customer_ids: np.ndarray | pa.Array,
     items: np.ndarray,
     article_ids: np.ndarray | pa.Array,
+    source: str = "submission order",
 ) -> int:
-    """Write the CSV atomically; returns the row count.
+    """Write the CSV to a temporary path, validate it, then rename it over `path`; returns the row count.
 
-    `order_ids`: customer ids in output order (sample_submission.csv, else customers.csv). `customer_ids`: the id of
-    each customer_idx. `items`: n_customers x 12 article_idx indexed by customer_idx. `article_ids`: 10-digit id of
-    each article_idx.
+    `order_ids`: customer ids in output order (sample_submission.csv, else customers.csv; `source` names it in
+    errors). `customer_ids`: the id of each customer_idx. `items`: n_customers x 12 article_idx indexed by
+    customer_idx. `article_ids`: 10-digit id of each article_idx. Raises `InvalidSubmission` (the previous file at
+    `path` stays) when the written file fails `validate_submission`.
     """
     items = np.asarray(items)
     if items.ndim != 2 or items.shape[1] != K:
         raise ValueError(f"items must be n x {K}, got shape {items.shape}")
-    rows = customer_rows(order_ids, customer_ids)
+    rows = customer_rows(order_ids, customer_ids, source)
     table = pa.table({HEADER[0]: pa.array(order_ids, pa.string()), HEADER[1]: prediction_strings(items[rows], article_ids)})
-    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
-        fh.write((",".join(HEADER) + "\n").encode())  # Arrow would quote the header names
-        pv.write_csv(table, fh, pv.WriteOptions(include_header=False, quoting_style="none"))
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write((",".join(HEADER) + "\n").encode())  # Arrow would quote the header names
+            pv.write_csv(table, fh, pv.WriteOptions(include_header=False, quoting_style="none"))
+        check = validate_submission(tmp, order_ids, article_ids, name=str(path))
+        if not check.ok:
+            raise InvalidSubmission("submission not published (the previous file is kept): " + "; ".join(check.problems))
     return table.num_rows
 
 
@@ -82,9 +126,12 @@ class SubmissionCheck:
 
 
 def validate_submission(
-    path: str | os.PathLike[str], expected_order: np.ndarray | pa.Array, article_ids: np.ndarray | pa.Array
+    path: str | os.PathLike[str], expected_order: np.ndarray | pa.Array, article_ids: np.ndarray | pa.Array,
+    name: str | None = None,
 ) -> SubmissionCheck:
-    """Check header, one row per expected customer in order, 12 ten-digit known article ids per row, no repeats."""
+    """Check header, at least one row, one row per expected customer in order, 12 ten-digit known article ids per
+    row, no repeats. Problems name the file as `name` (default: `path`)."""
+    label = name or str(path)
     path = Path(path)
     with open(path, encoding="utf-8") as fh:
         header = fh.readline().rstrip("\r\n")
@@ -93,7 +140,7 @@ def validate_submission(
     )
     problems = []
     if header != ",".join(HEADER):
-        problems.append(f"{path}: header is {header!r}, expected {','.join(HEADER)!r}")
+        problems.append(f"{label}: header is {header!r}, expected {','.join(HEADER)!r}")
     if not set(HEADER) <= set(table.column_names):
         return SubmissionCheck(table.num_rows, len(expected_order), 0, 0, 0, 0, 0, False, problems)
     customers = table[HEADER[0]].combine_chunks()
@@ -124,18 +171,20 @@ def validate_submission(
         unknown_ids=int((unknown & ~malformed).sum()),
         order_matches=order_matches,
     )
+    if not check["rows"]:
+        problems.append(f"{label}: no data rows")
     if check["rows"] != check["expected_rows"]:
-        problems.append(f"{path}: {check['rows']} rows, expected {check['expected_rows']}")
+        problems.append(f"{label}: {check['rows']} rows, expected {check['expected_rows']}")
     if unique != table.num_rows:
-        problems.append(f"{path}: {table.num_rows - unique} duplicate customer_id rows")
+        problems.append(f"{label}: {table.num_rows - unique} duplicate customer_id rows")
     if not order_matches:
-        problems.append(f"{path}: customer_id column differs from the expected customers / order")
+        problems.append(f"{label}: customer_id column differs from the expected customers / order")
     if check["rows_without_12_ids"]:
-        problems.append(f"{path}: {check['rows_without_12_ids']} rows without exactly {K} ids")
+        problems.append(f"{label}: {check['rows_without_12_ids']} rows without exactly {K} ids")
     if repeated:
-        problems.append(f"{path}: {repeated} rows repeat an article id")
+        problems.append(f"{label}: {repeated} rows repeat an article id")
     if check["malformed_ids"]:
-        problems.append(f"{path}: {check['malformed_ids']} ids are not 10 digits (lost leading zero?)")
+        problems.append(f"{label}: {check['malformed_ids']} ids are not 10 digits (lost leading zero?)")
     if check["unknown_ids"]:
-        problems.append(f"{path}: {check['unknown_ids']} ids are not known articles")
+        problems.append(f"{label}: {check['unknown_ids']} ids are not known articles")
     return SubmissionCheck(**check, problems=problems)
