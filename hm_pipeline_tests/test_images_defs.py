@@ -151,3 +151,19 @@ def test_definitions_load_with_the_data_root_resource(tmp_path):
     job = defs.resolve_job_def("image_backfill_job")
     assert {n.name for n in job.nodes} == {"image_embeddings", "similar_products"}
     assert defs.resolve_sensor_def("image_folder_sensor").job_name == "image_backfill_job"
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")
+def test_similar_products_metadata_lists_misnamed_folders_with_the_reason(tmp_path):
+    layout = DataLayout(tmp_path)
+    ids = [f"010000000{i}" for i in range(3)]
+    write_articles_parquet(layout.ingest_table("articles"), ids)
+    write_folder(layout.images_dir, "010", ids, seed=1)
+    write_folder(layout.images_dir, "abc", ["0100000007"])
+    write_folder(layout.images_dir, "1000", ["1000000001"])
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions("image_folders", ["010"])
+    meta = _metadata(_materialize(instance, tmp_path, "010"), "similar_products")
+    assert meta["image_root_entries_skipped"] == 2
+    assert "| abc/ | folder name is not 0 and two digits" in meta["image_root_skipped"]
+    assert "| 1000/ | folder name has 4 digit(s)" in meta["image_root_skipped"]

@@ -18,7 +18,7 @@ from hm_pipeline.defs.metadata import OWNERS
 from hm_pipeline.defs.resources import DataRootResource
 from hm_pipeline.images import knn, similarity_stats, tables
 from hm_pipeline.images.embed import WEIGHTS_MODES, embed_images, load_model
-from hm_pipeline.images.scan import FOLDER_RE, Skipped, fingerprint_tree, plan_folder_changes, scan_folder
+from hm_pipeline.images.scan import FOLDER_RE, Skipped, fingerprint_tree, plan_folder_changes, scan_folder, scan_tree
 from hm_pipeline.atomic import write_parquet
 from hm_pipeline.layout import DataLayout
 
@@ -47,12 +47,12 @@ def _known_article_ids(layout: DataLayout) -> set[str]:
     return set(pq.read_table(path, columns=["article_id"]).column("article_id").to_pylist())
 
 
-def _skipped_markdown(skipped: list[Skipped]) -> str:
+def _skipped_markdown(skipped: list[Skipped], what: str = "file") -> str:
     if not skipped:
         return "none"
     rows = [f"| {s.name} | {s.reason} |" for s in skipped[:MAX_SKIPPED_ROWS]]
     more = [f"| … | {len(skipped) - MAX_SKIPPED_ROWS} more |"] if len(skipped) > MAX_SKIPPED_ROWS else []
-    return "\n".join(["| file | reason |", "|---|---|", *rows, *more])
+    return "\n".join([f"| {what} | reason |", "|---|---|", *rows, *more])
 
 
 WEIGHTS_ENV = "HM_IMAGE_WEIGHTS"
@@ -205,6 +205,10 @@ def similar_products(
         )
     similar = tables.similar_table(ids, result.src, result.dst, result.score, result.rank)
     tables.write_similar_dir(similar_dir(layout), similar, tables.state_table(ids, hashes))
+    tree = scan_tree(layout.images_dir)
+    if tree.skipped:
+        context.log.warning(f"{len(tree.skipped)} entries of {layout.images_dir} are not image folders (left out): "
+                            + "; ".join(f"{s.name}: {s.reason}" for s in tree.skipped[:5]))
     metadata: dict[str, dg.RawMetadataValue] = {
         "dagster/row_count": similar.num_rows,
         "products": len(ids),
@@ -217,6 +221,8 @@ def similar_products(
         "lists_merged": stats.lists_merged,
         "partitions_used": len(partitions) - len(missing),
         "partitions_missing": dg.MetadataValue.json(missing),
+        "image_root_entries_skipped": len(tree.skipped),
+        "image_root_skipped": dg.MetadataValue.md(_skipped_markdown(tree.skipped, "entry of images/")),
         "score": dg.MetadataValue.json(similarity_stats.score_quantiles(result.score)),
         "seconds": round(time.perf_counter() - start, 3),
         "path": dg.MetadataValue.path(str(similar_dir(layout) / tables.SIMILAR_FILE)),

@@ -13,6 +13,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hm_pipeline.layout import link_escape
+
 FOLDER_RE = re.compile(r"^0\d\d$")
 ARTICLE_FILE_RE = re.compile(r"^(0\d{9})\.jpg$")
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -45,13 +47,67 @@ class FolderScan:
     skipped: list[Skipped] = field(default_factory=list)
 
 
-def list_folders(images_root: str | os.PathLike[str]) -> list[str]:
-    """Sorted names of the `0XX` sub-folders of the image root (anything else is ignored); [] if the root is absent."""
+@dataclass
+class TreeScan:
+    """The `0XX` folders of the image root, and every other entry there with the reason it is left out."""
+
+    folders: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+
+
+def _outside(entry: os.DirEntry, base: Path) -> str | None:
+    """Why a symbolic link `entry` is not followed (it leads outside `base`, loops or dangles), else None."""
+    if not entry.is_symlink():
+        return None
     try:
-        with os.scandir(images_root) as entries:
-            return sorted(e.name for e in entries if FOLDER_RE.match(e.name) and e.is_dir())
+        target = link_escape(entry.path, base)
+    except (RuntimeError, OSError):
+        return "symbolic link that cannot be resolved (loop): not followed"
+    if target is not None:
+        return f"symbolic link to {target}, outside the image root {base}: not followed"
+    return None if os.path.exists(entry.path) else "broken symbolic link: not followed"
+
+
+def _folder_name_problem(name: str) -> str:
+    if name.startswith("."):
+        return f"hidden/system folder ({name})"
+    if name.isdigit():
+        return (f"folder name has {len(name)} digit(s): image folders are named by the first 3 digits of the "
+                "article id (0XX), so its images are not embedded")
+    return "folder name is not 0 and two digits (0XX, the first 3 digits of the article id): not embedded"
+
+
+def scan_tree(images_root: str | os.PathLike[str]) -> TreeScan:
+    """Classify the entries of the image root: `0XX` folders (sorted) and the rest (misnamed folders such as `abc/`
+    or `1000/`, stray files, links leaving the root) with the reason. An absent root gives an empty scan."""
+    root = Path(images_root)
+    scan = TreeScan()
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
     except FileNotFoundError:
-        return []
+        return scan
+    base = root.resolve()
+    for entry in entries:
+        reason = _outside(entry, base)
+        try:
+            is_dir = entry.is_dir()
+        except OSError:  # a link loop
+            is_dir = False
+        if reason is None and not is_dir:
+            reason = "file directly in the image root: photos belong in a folder 0XX/ (first 3 digits of the id)"
+        if reason is None and not FOLDER_RE.match(entry.name):
+            reason = _folder_name_problem(entry.name)
+        if reason is None:
+            scan.folders.append(entry.name)
+        else:
+            scan.skipped.append(Skipped(entry.name + ("/" if is_dir else ""), reason))
+    return scan
+
+
+def list_folders(images_root: str | os.PathLike[str]) -> list[str]:
+    """Sorted names of the `0XX` sub-folders of the image root (`scan_tree` says why anything else is left out);
+    [] if the root is absent."""
+    return scan_tree(images_root).folders
 
 
 def folder_fingerprint(folder: str | os.PathLike[str]) -> str:
@@ -97,8 +153,11 @@ def classify(name: str, folder: str, known_article_ids: Collection[str] | None) 
     """Reason a directory entry named `name` in image folder `folder` is not a usable image by its name, else None."""
     if name.startswith("."):
         return f"hidden/system file ({name})"
-    if not name.lower().endswith(".jpg"):
-        return "not a .jpg file"
+    suffix = os.path.splitext(name)[1]
+    if suffix.lower() == ".jpg" and suffix != ".jpg":
+        return f"extension {suffix} is not lower-case .jpg (the Kaggle layout; rename the file to use it)"
+    if suffix != ".jpg":
+        return f"not a .jpg file ({suffix or 'no extension'})"
     match = ARTICLE_FILE_RE.match(name)
     if match is None:
         return "file name is not a 10-digit article id + .jpg (0XXXXXXXXX.jpg)"
@@ -115,15 +174,23 @@ def scan_folder(
 ) -> FolderScan:
     """Classify every entry of one image folder: usable `0XXXXXXXXX.jpg` files or a `Skipped` with the reason.
 
-    Checks names, folder, known articles (when `known_article_ids` is given), empty files and the JPEG signature.
+    Checks links (none may lead outside the image root), names, folder, known articles (when `known_article_ids` is
+    given), empty files and the JPEG signature.
     Files whose bytes are a damaged JPEG (e.g. truncated) pass here and are caught when decoded (`embed.py`).
     """
     folder_path = Path(folder_path)
     folder = folder_path.name
     scan = FolderScan(folder=folder)
     good: list[tuple[str, str]] = []
+    base = folder_path.parent.resolve()  # the image root: links leading outside it are not followed
+    folder_outside = None if folder_path.resolve().parent == base else \
+        f"the folder {folder}/ is a link to {folder_path.resolve()}, outside the image root {base}: not followed"
     with os.scandir(folder_path) as entries:
         for entry in sorted(entries, key=lambda e: e.name):
+            outside = folder_outside or _outside(entry, base)
+            if outside is not None:
+                scan.skipped.append(Skipped(entry.name, outside))
+                continue
             if not entry.is_file():
                 scan.skipped.append(Skipped(entry.name, "not a regular file"))
                 continue
