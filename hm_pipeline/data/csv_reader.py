@@ -23,11 +23,8 @@ def read_header(path: Path) -> list[str]:
     name = path.name
     if not path.exists():
         raise IngestError(str(path), "broken symbolic link" if path.is_symlink() else "file not found")
-    try:
-        with open(path, "rb") as fh:
-            first = fh.readline(_MAX_HEADER_BYTES)
-    except OSError as exc:
-        raise IngestError(str(path), f"cannot be read: {exc.strerror or exc}") from None
+    with open(path, "rb") as fh:
+        first = fh.readline(_MAX_HEADER_BYTES)
     if first.startswith(_BOM):
         first = first[len(_BOM):]
     if not first.strip():
