@@ -150,13 +150,14 @@ def validate_submission(
     tokens = pc.split_pattern(table[HEADER[1]].combine_chunks(), " ")
     lengths = pc.list_value_length(tokens).to_numpy(zero_copy_only=False)
     flat = pc.list_flatten(tokens)
-    malformed = ~pc.match_substring_regex(flat, ARTICLE_ID.pattern).to_numpy(zero_copy_only=False)
-    unknown = ~pc.is_in(flat, value_set=pa.array(article_ids, pa.string())).to_numpy(zero_copy_only=False)
+    position = pc.index_in(flat, value_set=pa.array(article_ids, pa.string()))  # one hash lookup per token
+    not_known = pc.filter(flat, pc.is_null(position))  # only these can be malformed (known ids are 10 digits)
+    ten_digits = int(pc.sum(pc.cast(pc.match_substring_regex(not_known, ARTICLE_ID.pattern), pa.int64())).as_py() or 0)
     repeated = 0
     full = lengths == K
     if full.any():
-        position = pc.index_in(flat, value_set=pa.array(article_ids, pa.string())).to_numpy(zero_copy_only=False)
-        codes = np.where(np.isnan(position.astype(float)), -1 - np.arange(len(position)), position).astype(np.int64)
+        position = pc.fill_null(position, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+        codes = np.where(position < 0, -1 - np.arange(len(position)), position)
         row_of = np.repeat(np.arange(len(lengths)), lengths)
         grid = codes[full[row_of]].reshape(-1, K)
         grid.sort(axis=1)
@@ -167,8 +168,8 @@ def validate_submission(
         unique_customers=unique,
         rows_without_12_ids=int((lengths != K).sum()),
         rows_with_repeated_ids=repeated,
-        malformed_ids=int(malformed.sum()),
-        unknown_ids=int((unknown & ~malformed).sum()),
+        malformed_ids=len(not_known) - ten_digits,
+        unknown_ids=ten_digits,
         order_matches=order_matches,
     )
     if not check["rows"]:
