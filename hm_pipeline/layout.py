@@ -70,5 +70,10 @@ class DataLayout:
     def output_dir(self) -> Path:
         return self.root / "output"
 
+    @property
+    def logs_dir(self) -> Path:
+        """Full logs of `hm-pipeline run` (the terminal shows a summary)."""
+        return self.root / "logs"
+
     def has_inputs(self) -> bool:
         return all(self.input_file(name).exists() for name in INPUT_FILES)
