@@ -134,6 +134,10 @@ class Report:
         for asset in assets:
             self.line_of[asset] = name
 
+    def set_total(self, name: str, total: int) -> None:
+        self.lines[name].total = total
+        self.progress.update(self.lines[name].task, total=total)
+
     def start(self, name: str) -> None:
         self.progress.start_task(self.lines[name].task)
         self.progress.update(self.lines[name].task, status="running")
@@ -263,14 +267,12 @@ def _pipeline(layout: DataLayout, args: Any, instance: Any, report: Report, run_
     downstream = [key for key in full.asset_layer.executable_asset_keys
                   if key.to_user_string() not in INGEST_ASSETS]
     groups: dict[str, list[str]] = defaultdict(list)
-    for key in sorted(downstream, key=lambda k: k.to_user_string()):
+    for key in [k for k in asset_graph.toposorted_asset_keys if k in set(downstream)]:
         groups[GROUP_LABELS.get(asset_graph.get(key).group_name, asset_graph.get(key).group_name)].append(
             key.to_user_string())
-    folders = list_folders(layout.images_dir) if layout.images_dir.is_dir() else []
-
     report.add_line("inputs", 1)
     report.add_line("ingest", len(INGEST_ASSETS), INGEST_ASSETS)
-    report.add_line("images", len(folders), ("image_embeddings",))
+    report.add_line("images", 0, ("image_embeddings",))  # the folders are counted once the inputs are there
     order = ["graph", "similar", "training", "recommendations"]
     for name in sorted(groups, key=lambda g: order.index(g) if g in order else len(order)):
         report.add_line(name, len(groups[name]), tuple(groups[name]))
@@ -292,6 +294,8 @@ def _pipeline(layout: DataLayout, args: Any, instance: Any, report: Report, run_
     if report.lines["ingest"].failed:
         return  # every later step reads the ingested tables
 
+    folders = list_folders(layout.images_dir)
+    report.set_total("images", len(folders))
     report.start("images")
     known = set(instance.get_dynamic_partitions(image_folders.name))
     instance.add_dynamic_partitions(image_folders.name, [f for f in folders if f not in known])
@@ -310,7 +314,9 @@ def _summary(console: Console, layout: DataLayout, report: Report, home: Path | 
     rows = Table(title="rows per asset", title_justify="left", box=None, padding=(0, 2))
     rows.add_column("asset")
     rows.add_column("rows", justify="right")
-    for asset, count in report.rows.items():
+    order = list(report.line_of)
+    for asset in sorted(report.rows, key=lambda a: order.index(a) if a in order else len(order)):
+        count = report.rows[asset]
         parts = f" ({report.partitions[asset]} folders)" if report.partitions[asset] else ""
         rows.add_row(asset, f"{count:,}{parts}")
     console.print(rows)
