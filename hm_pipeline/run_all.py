@@ -36,6 +36,7 @@ from hm_pipeline.layout import DataLayout
 REPO_ROOT = Path(__file__).resolve().parents[1]
 INGEST_ASSETS = ("articles", "customers", "transactions")
 QUIET_LOGGERS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}  # the log file has everything
+ENGINE_SKIP_MESSAGE = "Dependencies for step"  # Dagster's error per step not run: the summary lists them once
 GROUP_LABELS = {"images": "similar"}  # downstream of the per-folder embeddings, the images group is SIMILAR
 
 
@@ -127,6 +128,7 @@ class Report:
         self.failures: dict[str, list[str]] = defaultdict(list)  # message -> steps
         self.warnings: Counter[str] = Counter()
         self.line_of: dict[str, str] = {}  # asset -> line
+        self.skipped: list[str] = []  # asset steps not run because a step they need failed
 
     def add_line(self, name: str, total: int, assets: tuple[str, ...] = ()) -> None:
         task = self.progress.add_task(name, total=total, start=False, status="")
@@ -153,8 +155,10 @@ class Report:
 
     def finish(self, name: str) -> None:
         line = self.lines[name]
-        status = ("[green]done" if line.done == line.total else "[yellow]incomplete") if not line.failed else \
-            f"[red]FAILED ({len(line.failed)})"
+        if line.failed:
+            status = f"[red]FAILED ({len(line.failed)})"
+        else:
+            status = "[green]done" if line.done == line.total else "[yellow]incomplete" if line.done else "[yellow]skipped"
         self.progress.update(line.task, status=status)
         self.progress.stop_task(line.task)
 
@@ -170,7 +174,10 @@ class Report:
                        f"{entry.step_key or '-'} {kind} {entry.message}\n")
         self.log.flush()
         if event is None:
-            if entry.level >= logging.WARNING:
+            if entry.user_message.startswith(ENGINE_SKIP_MESSAGE):
+                if (entry.step_key or "").split("[")[0] in self.line_of:  # asset steps; their checks go unsaid
+                    self.skipped.append(entry.step_key)
+            elif entry.level >= logging.WARNING:
                 self._warn(entry.user_message)
             return
         if kind == "ASSET_MATERIALIZATION":
@@ -236,7 +243,7 @@ def _terminal_to_log(log: Any) -> Iterator[None]:
 
 def _terminal() -> Console:
     """A console on a duplicate of stdout, so that redirecting fd 1 to the log does not silence it."""
-    return Console(file=os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1), highlight=False)
+    return Console(file=os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1), highlight=False, soft_wrap=True)
 
 
 def _execute(job: Any, report: Report, instance: Any, run_config: dict[str, Any], **kwargs: Any) -> Any:
@@ -336,6 +343,8 @@ def _summary(console: Console, layout: DataLayout, report: Report, home: Path | 
     for message, steps in report.failures.items():
         where = steps[0] if len(steps) == 1 else f"{len(steps)} steps ({', '.join(steps[:3])}{', …' if len(steps) > 3 else ''})"
         console.print(f"[red]FAILED[/] {where}: {message}", highlight=False)
+    if report.skipped:
+        console.print(f"skipped (they need a failed step): {', '.join(report.skipped)}")
     console.print(f"full log: {log_path}")
     next_steps = []
     if home is not None:

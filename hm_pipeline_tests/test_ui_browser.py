@@ -273,15 +273,21 @@ def test_after_hm_pipeline_run_every_asset_is_materialized_and_no_run_waits_or_f
     assert backfills["partitionBackfillsOrError"]["results"] == []
     ui.notes["cli_output"] = ui.cli_output
 
+    page.set_viewport_size({"width": 1600, "height": 1300})  # every asset's row
     page.goto("/assets")
     page.get_by_text("submission_csv", exact=True).first.wait_for()
-    page.wait_for_timeout(1500)
+    wait_for(lambda: page.get_by_text("Loading...").count() == 0, 60, "the catalog's statuses")
+    page.wait_for_timeout(500)
     page.screenshot(path=ui.artifacts / "00_catalog_after_cli_run.png")
+    assert page.get_by_text("Never materialized").count() == 0
+    assert page.get_by_text("Materialized", exact=True).count() >= len(nodes) - 1  # all but the partitioned one
     page.goto("/runs")
     page.get_by_text("full_refresh").first.wait_for()
-    for status in ("Queued", "Failure", "Failed"):
-        assert page.get_by_text(status, exact=True).count() == 0, f"the Runs page shows {status!r}"
+    wait_for(lambda: page.get_by_text("Success", exact=True).count() >= len(runs), 30,
+             f"{len(runs)} runs tagged Success on the Runs page")
     page.screenshot(path=ui.artifacts / "00_runs_after_cli_run.png")
+    for status in ("Queued", "Failure", "Started"):  # the run status tags (the page's tabs say "Failed")
+        assert page.get_by_text(status, exact=True).count() == 0, f"the Runs page shows {status!r}"
 
 
 def test_asset_graph_shows_every_asset(ui, page):
@@ -400,9 +406,8 @@ def test_sensor_adds_new_image_folders_and_ui_backfills_them(ui, page):
     assert partitions() == every
     (request,) = adding["dynamicPartitionsRequestResults"]
     assert (request["type"], sorted(request["partitionKeys"])) == ("ADD_PARTITIONS", folders)
-    assert not adding["runIds"]  # no run per folder: one backfill of the new folders (then similar_products)
-    sensor_backfill = wait_for(lambda: next((b for b in _backfills(ui) if b["partitionNames"]), None), 60,
-                               "the sensor's backfill")
+    (backfill_id,) = adding["runIds"]  # no run per folder: ONE backfill of the new folders (then similar_products)
+    (sensor_backfill,) = [b for b in _backfills(ui) if b["id"] == backfill_id]
     assert sorted(sensor_backfill["partitionNames"]) == folders, sensor_backfill
 
     # backfill every folder from the UI while the sensor's backfill is still running
