@@ -129,6 +129,7 @@ class Report:
         self.warnings: Counter[str] = Counter()
         self.line_of: dict[str, str] = {}  # asset -> line
         self.skipped: list[str] = []  # asset steps not run because a step they need failed
+        self.partition: str | None = None  # of the run being executed, to name its failed step
 
     def add_line(self, name: str, total: int, assets: tuple[str, ...] = ()) -> None:
         task = self.progress.add_task(name, total=total, start=False, status="")
@@ -157,8 +158,10 @@ class Report:
         line = self.lines[name]
         if line.failed:
             status = f"[red]FAILED ({len(line.failed)})"
+        elif line.done == line.total:
+            status = "[green]done"
         else:
-            status = "[green]done" if line.done == line.total else "[yellow]incomplete" if line.done else "[yellow]skipped"
+            status = "[yellow]incomplete" if line.done else "[yellow]skipped"
         self.progress.update(line.task, status=status)
         self.progress.stop_task(line.task)
 
@@ -195,7 +198,8 @@ class Report:
             line = self.line_of.get(asset) or next((n for a, n in self.line_of.items()
                                                     if asset.startswith(f"{a}_")), None)
             if line:
-                self.fail(line, entry.step_key, _failure_text(event.step_failure_data))
+                step = f"{entry.step_key}[{self.partition}]" if self.partition else entry.step_key
+                self.fail(line, step, _failure_text(event.step_failure_data))
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed:
@@ -307,7 +311,9 @@ def _pipeline(layout: DataLayout, args: Any, instance: Any, report: Report, run_
     known = set(instance.get_dynamic_partitions(image_folders.name))
     instance.add_dynamic_partitions(image_folders.name, [f for f in folders if f not in known])
     for folder in folders:
+        report.partition = folder
         _execute(embed, report, instance, config_for(embed, run_config), partition_key=folder)
+    report.partition = None
     report.finish("images")
 
     for name in groups:
@@ -341,7 +347,8 @@ def _summary(console: Console, layout: DataLayout, report: Report, home: Path | 
     if "submission_csv" in report.rows and submission.exists():
         console.print(f"submission: {submission}")
     for message, steps in report.failures.items():
-        where = steps[0] if len(steps) == 1 else f"{len(steps)} steps ({', '.join(steps[:3])}{', …' if len(steps) > 3 else ''})"
+        more = ", …" if len(steps) > 3 else ""
+        where = steps[0] if len(steps) == 1 else f"{len(steps)} steps ({', '.join(steps[:3])}{more})"
         console.print(f"[red]FAILED[/] {where}: {message}", highlight=False)
     if report.skipped:
         console.print(f"skipped (they need a failed step): {', '.join(report.skipped)}")

@@ -113,8 +113,9 @@ def test_sensor_launches_nothing_without_the_configured_weights(tmp_path, monkey
     write_folder(images, "010", ["0100000001"])
     tick = _tick(instance, tmp_path, None)
     assert not tick.run_requests
-    assert "resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5 is not in the Keras cache" in tick.skip_reason.skip_message
-    assert "1 image folders need embeddings" in tick.skip_reason.skip_message
+    reason = tick.skip_reason.skip_message
+    assert "resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5 is not in the Keras cache" in reason
+    assert "1 image folders need embeddings" in reason
     assert instance.get_dynamic_partitions("image_folders") == ["010"]  # registered; launched once weights exist
     monkeypatch.setenv(image_defs.WEIGHTS_ENV, "imagenet-or-random")
     assert _runs(_tick(instance, tmp_path, tick.cursor)) == ["010"]

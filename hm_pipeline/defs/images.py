@@ -125,7 +125,8 @@ def image_embeddings(
     for message in model.warnings:
         context.log.warning(message)
     if model.is_random and not model.warnings:  # the same words for every folder: `hm-pipeline run` shows them once
-        context.log.warning(f"RANDOM weights ({model.weights_used}), not ImageNet: embeddings are not visually meaningful")
+        context.log.warning(f"RANDOM weights ({model.weights_used}), not ImageNet: embeddings are not visually "
+                            "meaningful")
     result = embed_images(scan.article_ids, scan.paths, model, config.batch_size)
     table = tables.embeddings_table(result.article_ids, result.embeddings)
     write_parquet(table.replace_schema_metadata({FINGERPRINT_KEY: fingerprint.encode()}),
