@@ -41,7 +41,7 @@ GROUPS = {"ingest", "graph", "images", "training", "recommendations"}
 GRAPH_WRITERS = ["product_graph", "customer_age_groups"]  # both in pool `graph_writer`
 INITIAL_FOLDERS = 2  # embedded by `hm-pipeline run` before the UI starts
 NEW_FOLDERS = 2  # a backfill (not a single run) needs 2+ partitions in the UI's launch dialog
-RUN_TIMEOUT = 240  # s; generous: the machine has 2 cores shared with other work
+RUN_TIMEOUT = 600  # s; generous: 2 shared cores, and every step waits for the data-root lock held by another run's step
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not found (CI installs Debian's "
                                 "`chromium` in .ci/setup)")
@@ -81,7 +81,7 @@ def _hm_pipeline_run(layout: DataLayout, home: Path, keras: Path) -> str:
     """The README's first command (with --data-root: the test never writes the repo's data/) and its output."""
     env = cli_env(home, keras)
     write_instance_yaml(REPO_ROOT / "dagster.yaml", home)  # absolute folders (dagster dev runs in the repo root)
-    done = finish(start_run(layout.root, env, REPO_ROOT), timeout=RUN_TIMEOUT * 3)
+    done = finish(start_run(layout.root, env, REPO_ROOT), timeout=RUN_TIMEOUT * 2)
     assert done.returncode == 0, done.output
     return done.output
 
