@@ -39,18 +39,26 @@ def _remove(entry: Path) -> None:
         entry.unlink(missing_ok=True)
 
 
+_TMP_RE = re.compile(rf"^{re.escape(TMP_MARK)}(\d+)-[0-9a-f]{{8}}-(.+)$")
+
+
+def _dead_writer_temp(entry: Path) -> bool:
+    """`entry` is a temporary (`.tmp-<pid>-<random>-<name>`) whose writer no longer runs."""
+    match = _TMP_RE.match(entry.name)
+    return bool(match) and not _running(int(match.group(1)))
+
+
 def remove_dead_writers_temps(path: str | os.PathLike[str]) -> list[Path]:
     """Delete the temporaries of `path` left by writers that no longer run (killed mid-write); return them.
 
     A temporary of a writer that is still running (same pid namespace) is left alone.
     """
     final = Path(path)
-    pattern = re.compile(rf"^{re.escape(TMP_MARK)}(\d+)-[0-9a-f]{{8}}-{re.escape(final.name)}$")
     removed = []
     if final.parent.is_dir():
         for entry in final.parent.iterdir():
-            match = pattern.match(entry.name)
-            if match and not _running(int(match.group(1))):
+            match = _TMP_RE.match(entry.name)
+            if match and match.group(2) == final.name and _dead_writer_temp(entry):
                 _remove(entry)
                 removed.append(entry)
     return removed
@@ -118,13 +126,14 @@ def write_parquet(table: pa.Table, path: str | os.PathLike[str], **options: Any)
 
 
 def remove_stale_temps(folder: str | os.PathLike[str]) -> list[Path]:
-    """Delete temp files/dirs left in `folder` by a process that was killed mid-write; return what was removed."""
-    removed = []
+    """Delete the temp files/dirs in `folder` of writers that were killed mid-write; return what was removed.
+
+    Temporaries of a writer that is still running (another run writing the same root) are never touched.
+    """
     base = Path(folder)
     if not base.is_dir():
-        return removed
-    for entry in base.iterdir():
-        if entry.name.startswith(TMP_MARK):
-            _remove(entry)
-            removed.append(entry)
+        return []
+    removed = [entry for entry in base.iterdir() if _dead_writer_temp(entry)]
+    for entry in removed:
+        _remove(entry)
     return removed

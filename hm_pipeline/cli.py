@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
-from hm_pipeline.data.input_files import InputFilesError, generate_if_empty
 from hm_pipeline.layout import DataLayout
 
 
@@ -31,44 +29,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check(result, what: str) -> None:
-    if not result.success:
-        raise SystemExit(f"{what} FAILED (run {result.run_id}); see the log above")
-    print(f"{what}: succeeded (run {result.run_id})")
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     """The main job: ingest, every image folder embedded (one partition each), then every other asset."""
-    layout = DataLayout.from_env(args.data_root)
-    os.environ["HM_DATA_DIR"] = str(layout.root)  # the data_root resource reads it
-    try:
-        generate_if_empty(layout.input_dir, args.scale, args.seed)
-    except InputFilesError as error:
-        raise SystemExit(f"hm-pipeline run: {error}") from None
+    from hm_pipeline.run_all import cmd_run as run
 
-    import dagster as dg
-
-    from hm_pipeline.definitions import defs
-    from hm_pipeline.defs.images import image_folders
-    from hm_pipeline.images.scan import list_folders
-
-    instance = dg.DagsterInstance.get() if args.persist else dg.DagsterInstance.ephemeral()
-    _check(defs.resolve_job_def("ingest_job").execute_in_process(instance=instance), "ingest")
-
-    folders = list_folders(layout.images_dir) if layout.images_dir.is_dir() else []
-    known = set(instance.get_dynamic_partitions(image_folders.name))
-    instance.add_dynamic_partitions(image_folders.name, [f for f in folders if f not in known])
-    embed = defs.resolve_job_def("embed_images_job")
-    image_config = {"ops": {"image_embeddings": {"config": {"weights": args.weights, "image_size": args.image_size}}}}
-    for folder in folders:
-        _check(embed.execute_in_process(instance=instance, partition_key=folder, run_config=image_config),
-               f"image_embeddings[{folder}]")
-
-    full = defs.resolve_job_def("full_refresh")
-    downstream = [key for key in full.asset_layer.executable_asset_keys
-                  if key.to_user_string() not in ("articles", "customers", "transactions")]
-    _check(full.execute_in_process(instance=instance, asset_selection=downstream), "full_refresh (after ingest)")
-    return 0
+    return run(args)
 
 
 def _print_items(title: str, rows: list[dict], first: str, last: str | None) -> None:
@@ -117,13 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scale", choices=["tiny", "small", "full"], default="tiny",
                      help="scale of the synthetic data generated when input/ is empty")
     run.add_argument("--seed", type=int, default=42)
-    run.add_argument("--weights", default="imagenet-or-random",
-                     choices=["imagenet", "random", "imagenet-or-random"],
-                     help="ResNet50V2 weights; the default falls back to seeded random weights, with a loud warning "
-                          "in the log and metadata, when the ImageNet file cannot be had (offline)")
-    run.add_argument("--image-size", type=int, default=224, help="square model input size for the embeddings")
-    run.add_argument("--persist", action="store_true",
-                     help="record the run in the Dagster instance at $DAGSTER_HOME (visible in `dagster dev`)")
+    run.add_argument("--weights", default=None, choices=["imagenet", "random", "imagenet-or-random"],
+                     help="ResNet50V2 weights (default imagenet-or-random: seeded random weights, with one loud "
+                          "warning, when the ImageNet file cannot be had offline)")
+    run.add_argument("--image-size", type=int, default=None, help="square model input size (default 224)")
+    run.add_argument("--config", default=None, metavar="FILE.yaml",
+                     help="Dagster run config, e.g. ops: {interaction_matrix: {config: {user_min: 2}}}")
+    run.add_argument("--ephemeral", action="store_true",
+                     help="do not record the runs in the Dagster instance at $DAGSTER_HOME (default: the repo root)")
+    run.add_argument("--no-wait", action="store_true",
+                     help="fail at once when another run holds the data root, instead of waiting for it")
     run.set_defaults(func=cmd_run)
 
     rec = sub.add_parser("recommend", help="show one customer's 12 recommendations and recent purchases")

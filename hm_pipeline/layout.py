@@ -81,3 +81,8 @@ class DataLayout:
     @property
     def output_dir(self) -> Path:
         return self.root / "output"
+
+    @property
+    def logs_dir(self) -> Path:
+        """Full logs of `hm-pipeline run` (the terminal shows a summary)."""
+        return self.root / "logs"

@@ -13,15 +13,16 @@ import pytest
 from hm_pipeline.defs import images as image_defs
 from hm_pipeline.defs.resources import DataRootResource
 from hm_pipeline.images import knn, tables
+from hm_pipeline.images.scan import folder_fingerprint
 from hm_pipeline.layout import DataLayout
 from hm_pipeline_tests.image_fixtures import jpeg_bytes, write_articles_parquet, write_folder
 
 
 def _tick(instance, root, cursor):
-    context = dg.build_sensor_context(
+    with dg.build_sensor_context(
         instance=instance, cursor=cursor, resources={"data_root": DataRootResource(data_root=str(root))}
-    )
-    result = image_defs.image_folder_sensor(context)
+    ) as context:
+        result = image_defs.image_folder_sensor(context)
     for request in result.dynamic_partitions_requests or []:  # what the sensor daemon does
         if isinstance(request, dg.AddDynamicPartitionsRequest):
             instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
@@ -31,8 +32,22 @@ def _tick(instance, root, cursor):
     return result
 
 
-def _runs(result):
-    return [(r.partition_key, r.run_key) for r in result.run_requests or []]
+def _runs(result) -> list[str]:
+    """The partitions of the ONE backfill a tick requested (image_embeddings, then similar_products); [] if none."""
+    requests = result.run_requests or []
+    assert len(requests) <= 1, requests
+    if not requests:
+        return []
+    subset = requests[0].asset_graph_subset
+    assert subset is not None, "a sensor tick launches a backfill, never one run per folder"
+    assert subset.non_partitioned_asset_keys == {image_defs.similar_products.key}
+    return sorted(subset.partitions_subsets_by_asset_key[image_defs.image_embeddings.key].get_partition_keys())
+
+
+@pytest.fixture(autouse=True)
+def _random_weights(monkeypatch):
+    """The sensor launches only when the configured weights can be had; random weights always can."""
+    monkeypatch.setenv(image_defs.WEIGHTS_ENV, "random")
 
 
 def test_sensor_adds_new_folders_reruns_changed_ones_and_drops_removed(tmp_path):
@@ -42,7 +57,7 @@ def test_sensor_adds_new_folders_reruns_changed_ones_and_drops_removed(tmp_path)
 
     first = _tick(instance, tmp_path, None)
     assert [r.partition_keys for r in first.dynamic_partitions_requests] == [["010"]]
-    assert [key for key, _ in _runs(first)] == ["010"]
+    assert _runs(first) == ["010"]
     assert instance.get_dynamic_partitions("image_folders") == ["010"]
     assert set(json.loads(first.cursor)) == {"010"}
 
@@ -51,13 +66,12 @@ def test_sensor_adds_new_folders_reruns_changed_ones_and_drops_removed(tmp_path)
 
     (images / "010" / "0100000003.jpg").write_bytes(jpeg_bytes(3))
     changed = _tick(instance, tmp_path, idle.cursor)
-    assert [key for key, _ in _runs(changed)] == ["010"] and not changed.dynamic_partitions_requests
-    assert _runs(changed)[0][1] != _runs(first)[0][1]  # run key follows the folder contents
+    assert _runs(changed) == ["010"] and not changed.dynamic_partitions_requests
 
     write_folder(images, "011", ["0110000001"])
     added = _tick(instance, tmp_path, changed.cursor)
     assert [r.partition_keys for r in added.dynamic_partitions_requests] == [["011"]]
-    assert [key for key, _ in _runs(added)] == ["011"]
+    assert _runs(added) == ["011"]
 
     shutil.rmtree(images / "011")
     removed = _tick(instance, tmp_path, added.cursor)
@@ -80,6 +94,31 @@ def test_sensor_keeps_partitions_and_cursor_while_the_image_root_is_missing(tmp_
     shutil.move(tmp_path / "unmounted", images)
     back = _tick(instance, tmp_path, first.cursor)
     assert _runs(back) == [] and not back.dynamic_partitions_requests  # same contents: nothing to re-embed
+
+
+def test_sensor_launches_one_backfill_for_many_new_folders(tmp_path):
+    instance = dg.DagsterInstance.ephemeral()
+    images = DataLayout(tmp_path).images_dir
+    for folder in ("010", "011", "012", "013"):
+        write_folder(images, folder, [f"{folder}0000001"])
+    first = _tick(instance, tmp_path, None)
+    assert len(first.run_requests) == 1 and _runs(first) == ["010", "011", "012", "013"]
+
+
+def test_sensor_launches_nothing_without_the_configured_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv(image_defs.WEIGHTS_ENV, "imagenet")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty_keras"))  # no weights file: offline, never downloaded
+    instance = dg.DagsterInstance.ephemeral()
+    images = DataLayout(tmp_path).images_dir
+    write_folder(images, "010", ["0100000001"])
+    tick = _tick(instance, tmp_path, None)
+    assert not tick.run_requests
+    reason = tick.skip_reason.skip_message
+    assert "resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5 is not in the Keras cache" in reason
+    assert "1 image folders need embeddings" in reason
+    assert instance.get_dynamic_partitions("image_folders") == ["010"]  # registered; launched once weights exist
+    monkeypatch.setenv(image_defs.WEIGHTS_ENV, "imagenet-or-random")
+    assert _runs(_tick(instance, tmp_path, tick.cursor)) == ["010"]
 
 
 RUN_CONFIG = {"ops": {"image_embeddings": {"config": {"weights": "random", "image_size": 64, "batch_size": 4}}}}
@@ -114,6 +153,11 @@ def test_materialize_embeddings_per_folder_and_similar_incrementally(tmp_path):
 
     result = _materialize(instance, tmp_path, "010")
     assert result.success
+    # the embeddings record the folder contents they were made from: a sensor without a cursor (its first tick
+    # after `hm-pipeline run`) launches nothing for that folder
+    assert image_defs.embedded_fingerprint(layout, "010") == folder_fingerprint(layout.images_dir / "010")
+    fresh = _tick(dg.DagsterInstance.ephemeral(), tmp_path, None)
+    assert _runs(fresh) == [] and "embeddings are current" in fresh.skip_reason.skip_message
     meta = _metadata(result, "image_embeddings")
     assert meta["images_embedded"] == 6 and meta["images_skipped"] == 2
     assert "unknown article 0109999999" in meta["skipped"] and ".DS_Store" in meta["skipped"]
@@ -150,7 +194,9 @@ def test_definitions_load_with_the_data_root_resource(tmp_path):
     )
     job = defs.resolve_job_def("image_backfill_job")
     assert {n.name for n in job.nodes} == {"image_embeddings", "similar_products"}
-    assert defs.resolve_sensor_def("image_folder_sensor").job_name == "image_backfill_job"
+    sensor = defs.resolve_sensor_def("image_folder_sensor")
+    assert sensor.asset_selection.resolve(defs.resolve_asset_graph()) == {image_defs.image_embeddings.key,
+                                                                          image_defs.similar_products.key}
 
 
 @pytest.mark.filterwarnings("ignore::UserWarning")

@@ -259,7 +259,7 @@ def test_missing_image_root(tmp_path):
     assert f"image folder {layout.images_dir / '010'} does not exist" in message
     assert not layout.embeddings_dir.exists()
 
-    context = dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(),
-                                      resources={"data_root": DataRootResource(data_root=str(tmp_path))})
-    tick = image_defs.image_folder_sensor(context)
+    with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(),
+                                 resources={"data_root": DataRootResource(data_root=str(tmp_path))}) as context:
+        tick = image_defs.image_folder_sensor(context)
     assert not tick.run_requests and not tick.dynamic_partitions_requests

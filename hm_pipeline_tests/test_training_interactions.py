@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from hm_pipeline.training.confidence import confidence_weights, months_before
-from hm_pipeline.training.interactions import InteractionMatrix, build_interactions, k_core, purchase_matrix
+from hm_pipeline.training.interactions import (EmptyKCore, InteractionMatrix, build_interactions, k_core,
+                                              purchase_matrix)
 from hm_pipeline.training.split import Purchases, time_split, to_day
 from hm_pipeline_tests.training_fixtures import heavy_tailed_purchases
 
@@ -143,3 +144,13 @@ def test_out_of_range_idx_names_file_row_and_column() -> None:
         purchases_from_table(table, n_users=3, n_items=5, source="x.parquet")
     p, orphans = purchases_from_table(table.slice(0, 2), n_users=3, n_items=5)
     assert orphans == 1 and p.user.tolist() == [0] and p.day.tolist() == [18500]
+
+
+def test_k_core_that_leaves_no_customers_names_counts_and_the_setting() -> None:
+    p = heavy_tailed_purchases(300, 100, 4000)
+    with pytest.raises(EmptyKCore) as error:
+        build_interactions(p, 1000, 5, "binary")
+    message = str(error.value)
+    users = len(np.unique(p.user))
+    assert f"{users:,} customers" in message and "0 x 0 after" in message
+    assert "user_min=1000" in message and "Lower `user_min`" in message

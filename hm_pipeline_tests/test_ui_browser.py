@@ -1,11 +1,13 @@
-"""The Dagster UI in a real browser, on the real instance: `dagster dev` (webserver + daemon) on tiny generated
-data in a temp DAGSTER_HOME with the repo's dagster.yaml, driven by headless Chromium through Playwright, with
-every outcome also asserted through Dagster's GraphQL API.
+"""The Dagster UI in a real browser, on the real instance, as the README tells a user: `hm-pipeline run` (the real
+command, in a subprocess) on tiny generated data, then `dagster dev` (webserver + daemon) on the same temp
+DAGSTER_HOME with the repo's dagster.yaml, driven by headless Chromium through Playwright, with every outcome also
+asserted through Dagster's GraphQL API.
 
 One `dagster dev` for the module; the tests run in order on it:
-asset graph -> automation listed -> two concurrent graph-writing runs serialized by the pool -> new image folders
-picked up by the sensor and backfilled from the UI -> materialize from the UI (last: the run queue holds 2 runs, and
-the image runs would keep it waiting).
+catalog after `hm-pipeline run` (every asset materialized, no queued or failed runs, the sensor's first tick
+launched nothing) -> asset graph -> automation listed -> two concurrent graph-writing runs serialized by the pool ->
+new image folders picked up by the sensor as ONE backfill, and backfilled from the UI -> materialize from the UI
+(last: the run queue holds 2 runs, and the image runs would keep it waiting).
 Screenshots and the dagster dev log go to $HM_TEST_ARTIFACTS/ui or hm_pipeline_tests/artifacts/ui (git-ignored).
 """
 
@@ -21,15 +23,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import dagster as dg
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from hm_pipeline.defs import ingest
 from hm_pipeline.defs.images import embeddings_file
-from hm_pipeline.defs.resources import DataRootResource
 from hm_pipeline.layout import DataLayout
+from hm_pipeline_tests.cli_fixtures import cli_env, copy_tiny_root, finish, start_run
 from hm_pipeline_tests.conftest import REPO_ROOT
 from hm_pipeline_tests.dagster_ui import LOCATION, REPOSITORY, DagsterDev, wait_for, write_instance_yaml
 from hm_pipeline_tests.synthetic_fixtures import tiny_data  # noqa: F401 - pytest fixture
@@ -39,8 +39,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 GROUPS = {"ingest", "graph", "images", "training", "recommendations"}
 GRAPH_WRITERS = ["product_graph", "customer_age_groups"]  # both in pool `graph_writer`
+INITIAL_FOLDERS = 2  # embedded by `hm-pipeline run` before the UI starts
 NEW_FOLDERS = 2  # a backfill (not a single run) needs 2+ partitions in the UI's launch dialog
-RUN_TIMEOUT = 240  # s; generous: the machine has 2 cores shared with other work
+RUN_TIMEOUT = 600  # s; generous: 2 shared cores, and every step waits for the data-root lock held by another run's step
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} not found (CI installs Debian's "
                                 "`chromium` in .ci/setup)")
@@ -52,6 +53,9 @@ class Session:
     layout: DataLayout
     artifacts: Path
     new_folders: list[str]
+    initial_folders: list[str]
+    cli_output: str
+    first_tick: dict  # the image sensor's first tick, before the new folders land
     landed_at: float  # when the new image folders were copied in (epoch seconds)
     notes: dict[str, object] = field(default_factory=dict)
 
@@ -67,21 +71,19 @@ def _artifacts_dir() -> Path:
 
 
 def _data_root(generated: Path, root: Path) -> tuple[DataLayout, dict[str, Path]]:
-    """Copy the tiny Kaggle files into `root/input`; images start empty, NEW_FOLDERS folders are held back."""
-    layout = DataLayout(root)
-    layout.images_dir.mkdir(parents=True)
-    for name in ("articles.csv", "customers.csv", "transactions_train.csv", "sample_submission.csv"):
-        shutil.copy(generated / name, layout.input_file(name))
+    """The tiny Kaggle files and INITIAL_FOLDERS image folders in `root/input`; NEW_FOLDERS more are held back."""
+    layout = copy_tiny_root(generated, root, INITIAL_FOLDERS)
     folders = sorted(p for p in (generated / "images").iterdir() if p.is_dir() and len(list(p.glob("*.jpg"))) >= 2)
-    return layout, {p.name: p for p in folders[:NEW_FOLDERS]}
+    return layout, {p.name: p for p in folders[INITIAL_FOLDERS:INITIAL_FOLDERS + NEW_FOLDERS]}
 
 
-def _ingest_into_instance(home: Path, layout: DataLayout) -> None:
-    """Ingest in-process into the temp instance (the UI then shows it materialized); the UI test starts after."""
-    with dg.DagsterInstance.from_config(str(home)) as instance:
-        result = dg.materialize([ingest.articles, ingest.customers, ingest.transactions, *ingest.defs.asset_checks],
-                                instance=instance, resources={"data_root": DataRootResource(data_root=str(layout.root))})
-    assert result.success
+def _hm_pipeline_run(layout: DataLayout, home: Path, keras: Path) -> str:
+    """The README's first command (with --data-root: the test never writes the repo's data/) and its output."""
+    env = cli_env(home, keras)
+    write_instance_yaml(REPO_ROOT / "dagster.yaml", home)  # absolute folders (dagster dev runs in the repo root)
+    done = finish(start_run(layout.root, env, REPO_ROOT), timeout=RUN_TIMEOUT * 2)
+    assert done.returncode == 0, done.output
+    return done.output
 
 
 def _sensor_ticks(dev: DagsterDev, limit: int = 20) -> list[dict]:
@@ -94,9 +96,7 @@ def ui(tiny_data, tmp_path_factory) -> Iterator[Session]:  # noqa: F811 - the im
     tmp = tmp_path_factory.mktemp("ui")
     layout, held_back = _data_root(tiny_data[0], tmp / "data")
     home = tmp / "dagster_home"
-    home.mkdir()
-    write_instance_yaml(REPO_ROOT / "dagster.yaml", home)
-    _ingest_into_instance(home, layout)
+    cli_output = _hm_pipeline_run(layout, home, tmp / "keras")
     artifacts = _artifacts_dir()
     env = {**os.environ, "DAGSTER_HOME": str(home), "HM_DATA_DIR": str(layout.root), "HM_GRAPH_BACKEND": "embedded",
            "HM_IMAGE_WEIGHTS": "random", "OPENBLAS_NUM_THREADS": "1", "DAGSTER_DISABLE_TELEMETRY": "1",
@@ -107,12 +107,13 @@ def ui(tiny_data, tmp_path_factory) -> Iterator[Session]:  # noqa: F811 - the im
         dev.wait_ready(timeout=180)
         dev.gql("mutation { setNuxSeen }")  # no first-visit community dialog over the screenshots
         # New product photos land while the UI is up, after the sensor's first look at the (empty) image folder.
-        wait_for(lambda: [t for t in _sensor_ticks(dev, 1) if t["status"] != "STARTED"], 90,
-                 "the image sensor's first tick")
+        (first_tick,) = wait_for(lambda: [t for t in _sensor_ticks(dev, 1) if t["status"] != "STARTED"], 90,
+                                 "the image sensor's first tick")
         landed_at = time.time()
         for name, source in held_back.items():
             shutil.copytree(source, layout.images_dir / name)
-        session = Session(dev, layout, artifacts, sorted(held_back), landed_at)
+        initial = sorted(p.name for p in layout.images_dir.iterdir() if p.name not in held_back)
+        session = Session(dev, layout, artifacts, sorted(held_back), initial, cli_output, first_tick, landed_at)
         session.notes["startup_seconds"] = round(time.monotonic() - started, 1)
         yield session
         session.notes["module_seconds"] = round(time.monotonic() - started, 1)
@@ -247,6 +248,48 @@ def _shown(full: str, label: str) -> bool:
 # Tests, in order
 
 
+CATALOG_QUERY = """{ assetNodes { assetKey { path } isPartitioned
+  assetMaterializations(limit: 1) { runId timestamp }
+  partitionStats { numMaterialized numPartitions numFailed } } }"""
+
+
+def test_after_hm_pipeline_run_every_asset_is_materialized_and_no_run_waits_or_failed(ui, page):
+    """The README's two steps: `hm-pipeline run`, then `dagster dev`: the catalog shows everything built, the Runs
+    page only the CLI's successful runs, and the image sensor's first tick launched nothing."""
+    nodes = ui.gql(CATALOG_QUERY)["assetNodes"]
+    never = [n["assetKey"]["path"][-1] for n in nodes if not n["isPartitioned"] and not n["assetMaterializations"]]
+    assert not never, f"not materialized after hm-pipeline run: {never}"
+    (images,) = [n for n in nodes if n["isPartitioned"]]
+    assert images["partitionStats"] == {"numMaterialized": INITIAL_FOLDERS, "numPartitions": INITIAL_FOLDERS,
+                                        "numFailed": 0}
+    tick = ui.first_tick
+    assert tick["status"] == "SKIPPED" and not tick["runIds"], tick
+    assert "embeddings are current" in tick["skipReason"], tick
+    runs = _runs(ui)
+    assert {r["status"] for r in runs} == {"SUCCESS"}, [(r["jobName"], r["status"]) for r in runs]
+    assert sorted(r["jobName"] for r in runs) == sorted(["ingest_job", "full_refresh"] +
+                                                        ["embed_images_job"] * INITIAL_FOLDERS)
+    backfills = ui.gql("{ partitionBackfillsOrError { ... on PartitionBackfills { results { id } } } }")
+    assert backfills["partitionBackfillsOrError"]["results"] == []
+    ui.notes["cli_output"] = ui.cli_output
+
+    page.set_viewport_size({"width": 1600, "height": 1300})  # every asset's row
+    page.goto("/assets")
+    page.get_by_text("submission_csv", exact=True).first.wait_for()
+    wait_for(lambda: page.get_by_text("Loading...").count() == 0, 60, "the catalog's statuses")
+    page.wait_for_timeout(500)
+    page.screenshot(path=ui.artifacts / "00_catalog_after_cli_run.png")
+    assert page.get_by_text("Never materialized").count() == 0
+    assert page.get_by_text("Materialized", exact=True).count() >= len(nodes) - 1  # all but the partitioned one
+    page.goto("/runs")
+    page.get_by_text("full_refresh").first.wait_for()
+    wait_for(lambda: page.get_by_text("Success", exact=True).count() >= len(runs), 30,
+             f"{len(runs)} runs tagged Success on the Runs page")
+    page.screenshot(path=ui.artifacts / "00_runs_after_cli_run.png")
+    for status in ("Queued", "Failure", "Started"):  # the run status tags (the page's tabs say "Failed")
+        assert page.get_by_text(status, exact=True).count() == 0, f"the Runs page shows {status!r}"
+
+
 def test_asset_graph_shows_every_asset(ui, page):
     nodes = ui.gql("{ assetNodes { assetKey { path } groupName } }")["assetNodes"]
     assets = {n["assetKey"]["path"][-1] for n in nodes}
@@ -346,9 +389,11 @@ def test_two_concurrent_graph_writing_runs_are_serialized(ui):
 def test_sensor_adds_new_image_folders_and_ui_backfills_them(ui, page):
     folders = ui.new_folders
 
+    every = sorted(ui.initial_folders + folders)
+
     def partitions():
         keys = ui.gql(ASSET_QUERY, key={"path": ["image_embeddings"]})["assetNodeOrError"]["partitionKeys"]
-        return sorted(keys) if sorted(keys) == folders else None
+        return sorted(keys) if sorted(keys) == every else None
 
     def adding_tick():  # the tick that saw the new folders, once it has launched its runs
         ticks = [t for t in _sensor_ticks(ui.dev) if t["timestamp"] > ui.landed_at]
@@ -358,36 +403,42 @@ def test_sensor_adds_new_image_folders_and_ui_backfills_them(ui, page):
 
     adding = wait_for(adding_tick, 120, f"a sensor tick adding partitions {folders}", interval=2)
     assert adding["status"] == "SUCCESS", adding
-    assert partitions() == folders
+    assert partitions() == every
     (request,) = adding["dynamicPartitionsRequestResults"]
     assert (request["type"], sorted(request["partitionKeys"])) == ("ADD_PARTITIONS", folders)
-    assert len(adding["runIds"]) == len(folders)
+    (backfill_id,) = adding["runIds"]  # no run per folder: ONE backfill of the new folders (then similar_products)
+    (sensor_backfill,) = [b for b in _backfills(ui) if b["id"] == backfill_id]
+    assert sorted(sensor_backfill["partitionNames"]) == folders, sensor_backfill
 
-    # backfill both folders from the UI while the sensor's runs are still queued or running
+    # backfill every folder from the UI while the sensor's backfill is still running
     page.goto("/assets/image_embeddings?view=partitions")
     page.get_by_text(folders[-1], exact=True).first.wait_for()
     page.get_by_role("button", name="Materialize").first.click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_role("button", name="All", exact=True).click()
-    dialog.get_by_text(f"{len(folders)} partitions", exact=True).wait_for()
+    dialog.get_by_text(f"{len(every)} partitions", exact=True).wait_for()
     page.screenshot(path=ui.artifacts / "03_backfill_dialog.png")
     launched_at = time.time()
     dialog.get_by_role("button", name="Launch backfill").click()
 
-    sensor_runs = _wait_finished(ui, adding["runIds"])
-    assert {(r["jobName"], r["status"]) for r in sensor_runs} == {("image_backfill_job", "SUCCESS")}
-    assert sorted(_partition(r) for r in sensor_runs) == folders
-
-    def backfill():
-        found = ui.gql("""{ partitionBackfillsOrError { ... on PartitionBackfills { results {
-            id status timestamp endTimestamp partitionNames } } } }""")["partitionBackfillsOrError"]["results"]
+    def finished(backfill_id):
+        found = [b for b in _backfills(ui) if b["id"] == backfill_id]
         return found[0] if found and found[0]["status"] not in ("REQUESTED", "CANCELING", "FAILING") else None
 
-    done = wait_for(backfill, RUN_TIMEOUT, "the UI backfill to finish", interval=2)
+    by_sensor = wait_for(lambda: finished(sensor_backfill["id"]), RUN_TIMEOUT, "the sensor's backfill to finish",
+                         interval=2)
+    assert by_sensor["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), by_sensor
+    sensor_runs = _runs(ui, tags=[{"key": "dagster/backfill", "value": sensor_backfill["id"]}])
+    assert {r["status"] for r in sensor_runs} == {"SUCCESS"}
+    assert sorted(p for p in map(_partition, sensor_runs) if p) == folders  # then one similar_products run
+
+    ui_backfill = wait_for(lambda: next((b for b in _backfills(ui) if b["id"] != sensor_backfill["id"]), None), 60,
+                           "the UI backfill")
+    done = wait_for(lambda: finished(ui_backfill["id"]), RUN_TIMEOUT, "the UI backfill to finish", interval=2)
     assert done["status"] in ("COMPLETED", "COMPLETED_SUCCESS"), done
-    assert sorted(done["partitionNames"]) == folders
+    assert sorted(done["partitionNames"]) == every
     backfill_runs = _runs(ui, tags=[{"key": "dagster/backfill", "value": done["id"]}])
-    assert len(backfill_runs) == len(folders) and {r["status"] for r in backfill_runs} == {"SUCCESS"}
+    assert len(backfill_runs) == len(every) and {r["status"] for r in backfill_runs} == {"SUCCESS"}
     page.goto(f"/runs/b/{done['id']}?tab=runs")
     page.get_by_text("Succeeded").first.wait_for()
     page.wait_for_timeout(1000)
@@ -411,7 +462,7 @@ def test_sensor_adds_new_image_folders_and_ui_backfills_them(ui, page):
              "a sensor tick after the backfill was launched", interval=3)
     later = [t for t in _sensor_ticks(ui.dev) if t["timestamp"] > adding["timestamp"]]
     assert later and all(not t["runIds"] and not t["dynamicPartitionsRequestResults"] for t in later), later
-    assert partitions() == folders
+    assert partitions() == every
     ui.notes["ticks_during_backfill"] = sum(launched_at < t["timestamp"] < done["endTimestamp"] for t in later)
 
 
@@ -443,6 +494,12 @@ def test_materialize_from_the_ui(ui, page):
     plot.wait_for()
     assert plot.evaluate("img => img.naturalWidth") > 100  # a decoded PNG, not a broken image
     page.screenshot(path=ui.artifacts / "08_asset_metadata_plot.png")
+
+
+def _backfills(session: Session) -> list[dict]:
+    """Every backfill, newest first."""
+    return session.gql("""{ partitionBackfillsOrError { ... on PartitionBackfills { results {
+        id status timestamp endTimestamp partitionNames } } } }""")["partitionBackfillsOrError"]["results"]
 
 
 def _partition(run: dict) -> str | None:

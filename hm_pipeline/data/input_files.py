@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Callable
 from pathlib import Path
 
 from hm_pipeline.layout import INPUT_FILES, OPTIONAL_INPUTS, link_escape
@@ -78,17 +77,3 @@ def needs_synthetic_data(input_dir: str | os.PathLike[str]) -> bool:
             "or point --data-root at an empty folder to generate synthetic data (existing files are never overwritten)")
     return False
 
-
-def generate_if_empty(input_dir: str | os.PathLike[str], scale: str, seed: int,
-                      echo: Callable[[str], None] = print) -> bool:
-    """Generate synthetic data when `input_dir` holds none of the Kaggle files; return whether it did.
-
-    Raises `InputFilesError` for a partial or unreadable `input/`.
-    """
-    if not needs_synthetic_data(input_dir):
-        return False
-    from hm_pipeline.data.synthetic.generate import generate
-
-    echo(f"No Kaggle files in {input_dir}: generating synthetic data (scale {scale}).")
-    echo(generate(scale, Path(input_dir), seed=seed).to_text())
-    return True

@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset  # no public form yet
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -17,8 +18,9 @@ from pydantic import Field
 from hm_pipeline.defs.metadata import OWNERS
 from hm_pipeline.defs.resources import DataRootResource
 from hm_pipeline.images import knn, similarity_stats, tables
-from hm_pipeline.images.embed import WEIGHTS_MODES, embed_images, load_model
-from hm_pipeline.images.scan import FOLDER_RE, Skipped, fingerprint_tree, plan_folder_changes, scan_folder, scan_tree
+from hm_pipeline.images.embed import WEIGHTS_FILE, WEIGHTS_MODES, cached_imagenet_weights, embed_images, load_model
+from hm_pipeline.images.scan import (FOLDER_RE, Skipped, fingerprint_tree, folder_fingerprint, plan_folder_changes,
+                                     scan_folder, scan_tree)
 from hm_pipeline.atomic import write_parquet
 from hm_pipeline.layout import DataLayout
 
@@ -38,6 +40,19 @@ def embeddings_file(layout: DataLayout, folder: str) -> Path:
     if not FOLDER_RE.match(folder):
         raise ValueError(f"image folder partition {folder!r} is not a folder name like '010' (0 and two digits)")
     return layout.embeddings_dir / f"{folder}.parquet"
+
+
+FINGERPRINT_KEY = b"hm_pipeline.folder_fingerprint"  # Parquet footer key: the folder contents that were embedded
+
+
+def embedded_fingerprint(layout: DataLayout, folder: str) -> str | None:
+    """The fingerprint of the folder contents `embeddings/<folder>.parquet` was computed from (None if absent)."""
+    try:
+        metadata = pq.read_schema(embeddings_file(layout, folder)).metadata or {}
+    except (OSError, pa.ArrowInvalid):
+        return None
+    value = metadata.get(FINGERPRINT_KEY)
+    return value.decode() if value else None
 
 
 def _known_article_ids(layout: DataLayout) -> set[str]:
@@ -104,16 +119,18 @@ def image_embeddings(
     folder_path = layout.images_dir / folder
     if not folder_path.is_dir():
         raise dg.Failure(f"image folder {folder_path} does not exist (partition {folder!r})")
+    fingerprint = folder_fingerprint(folder_path)  # before the scan: a change during the run re-embeds later
     scan = scan_folder(folder_path, _known_article_ids(layout))
     model = load_model(config.weights, config.image_size, config.seed)  # type: ignore[arg-type]  # validated
     for message in model.warnings:
         context.log.warning(message)
-    if model.is_random:
-        context.log.warning(f"image_embeddings {folder}: RANDOM weights ({model.weights_used}), not ImageNet")
+    if model.is_random and not model.warnings:  # the same words for every folder: `hm-pipeline run` shows them once
+        context.log.warning(f"RANDOM weights ({model.weights_used}), not ImageNet: embeddings are not visually "
+                            "meaningful")
     result = embed_images(scan.article_ids, scan.paths, model, config.batch_size)
-    write_parquet(
-        tables.embeddings_table(result.article_ids, result.embeddings), embeddings_file(layout, folder)
-    )
+    table = tables.embeddings_table(result.article_ids, result.embeddings)
+    write_parquet(table.replace_schema_metadata({FINGERPRINT_KEY: fingerprint.encode()}),
+                  embeddings_file(layout, folder))
     skipped = scan.skipped + result.skipped
     metadata: dict[str, dg.RawMetadataValue] = {
         "dagster/row_count": len(result.article_ids),
@@ -123,6 +140,7 @@ def image_embeddings(
         "images_per_second": round(result.images_per_second, 2),
         "weights": model.weights_used,
         "image_size": config.image_size,
+        "folder_fingerprint": fingerprint,
         "path": dg.MetadataValue.path(str(embeddings_file(layout, folder))),
     }
     if model.is_random:
@@ -243,18 +261,29 @@ image_backfill_job = dg.define_asset_job(
 )
 
 
-@dg.sensor(job=image_backfill_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
-def image_folder_sensor(context: dg.SensorEvaluationContext, data_root: DataRootResource) -> dg.SensorResult:
-    """Watch `input/images/`: a new `0XX` folder becomes a partition and is embedded; a folder whose files changed
-    (added, removed or rewritten) is re-embedded; a vanished folder's partition is deleted.
+def weights_problem(weights: str) -> str | None:
+    """Why runs with `weights` would fail here (ImageNet requested but not in the Keras cache), else None."""
+    if weights == "imagenet" and cached_imagenet_weights() is None:
+        return (f"{WEIGHTS_ENV}=imagenet but {WEIGHTS_FILE} is not in the Keras cache ($KERAS_HOME or ~/.keras, "
+                f"models/): copy it there, or set {WEIGHTS_ENV}=imagenet-or-random (offline demo) for `dagster dev`")
+    return None
 
-    Cursor: JSON {folder: fingerprint} (names + sizes + mtimes). Runs are keyed by fingerprint, so the same folder
-    contents are never embedded twice even if the cursor is lost.
+
+@dg.sensor(asset_selection=[image_embeddings, similar_products], minimum_interval_seconds=60,
+           default_status=dg.DefaultSensorStatus.RUNNING)
+def image_folder_sensor(context: dg.SensorEvaluationContext, data_root: DataRootResource) -> dg.SensorResult:
+    """Watch `input/images/`: a new `0XX` folder becomes a partition; the folders whose embeddings on disk are not
+    of their current contents are embedded by ONE backfill (their partitions, then `similar_products`); a vanished
+    folder's partition is deleted.
+
+    Cursor: JSON {folder: fingerprint} of the folders handled (launched, or found current). A folder whose
+    `embeddings/<folder>.parquet` records its current fingerprint (e.g. written by `hm-pipeline run`) launches
+    nothing. When the configured weights cannot be had, nothing is launched and the skip reason says why.
     """
-    images_dir = data_root.layout().images_dir
-    if not images_dir.is_dir():  # unmounted or moved: keep every partition and the cursor, request nothing
-        return dg.SensorResult(skip_reason=f"image root {images_dir} does not exist")
-    current = fingerprint_tree(images_dir)
+    layout = data_root.layout()
+    if not layout.images_dir.is_dir():  # unmounted or moved: keep every partition and the cursor, request nothing
+        return dg.SensorResult(skip_reason=f"image root {layout.images_dir} does not exist")
+    current = fingerprint_tree(layout.images_dir)
     previous = json.loads(context.cursor) if context.cursor else {}
     changes = plan_folder_changes(current, previous, context.instance.get_dynamic_partitions(image_folders.name))
     requests: list[dg.DynamicPartitionsRequest] = []
@@ -262,8 +291,21 @@ def image_folder_sensor(context: dg.SensorEvaluationContext, data_root: DataRoot
         requests.append(image_folders.build_add_request(changes.add))
     if changes.delete:
         requests.append(image_folders.build_delete_request(changes.delete))
-    runs = [dg.RunRequest(partition_key=f, run_key=f"{f}:{current[f]}") for f in changes.run]
-    return dg.SensorResult(run_requests=runs, dynamic_partitions_requests=requests, cursor=json.dumps(current))
+    stale = [f for f in changes.run if embedded_fingerprint(layout, f) != current[f]]
+    handled = {f: fp for f, fp in current.items() if f not in stale}
+    if not stale:
+        return dg.SensorResult(dynamic_partitions_requests=requests, cursor=json.dumps(current),
+                               skip_reason=f"every image folder's embeddings are current ({len(current)} folders)")
+    problem = weights_problem(default_weights())
+    if problem:  # record nothing for the stale folders: they are launched once the weights are there
+        return dg.SensorResult(dynamic_partitions_requests=requests, cursor=json.dumps(handled),
+                               skip_reason=f"{len(stale)} image folders need embeddings, none launched: {problem}")
+    subset = AssetGraphSubset(
+        partitions_subsets_by_asset_key={image_embeddings.key: image_folders.empty_subset().with_partition_keys(stale)},
+        non_partitioned_asset_keys={similar_products.key},
+    )
+    backfill = dg.RunRequest.for_asset_graph_subset(subset, tags={"hm_pipeline/image_folders": ",".join(stale)})
+    return dg.SensorResult(run_requests=[backfill], dynamic_partitions_requests=requests, cursor=json.dumps(current))
 
 
 defs = dg.Definitions(

@@ -32,7 +32,7 @@ from hm_pipeline.recommend.offline import age_group_codes, fused_candidates, tra
 from hm_pipeline.training.als import AlsParams, fit_als, load_model, save_model
 from hm_pipeline.training.confidence import CONFIDENCE_SCHEMES, DEFAULT_HALF_LIFE_DAYS, check_scheme
 from hm_pipeline.training.evaluate import AlsCandidate, evaluate_candidates, markdown_table, to_json
-from hm_pipeline.training.interactions import InteractionMatrix, build_interactions
+from hm_pipeline.training.interactions import EmptyKCore, InteractionMatrix, build_interactions
 from hm_pipeline.training.split import DEFAULT_HOLDOUT_DAYS, Purchases, TimeSplit, read_purchases, time_split
 
 GROUP = "training"
@@ -94,8 +94,11 @@ def interaction_matrix(
     params = dict(user_min=config.user_min, article_min=config.article_min, confidence=config.confidence,
                   half_life_days=config.half_life_days)
     start = time.perf_counter()
-    train = build_interactions(split.train, **params)
-    full = build_interactions(purchases, **params)
+    try:
+        train = build_interactions(split.train, **params)
+        full = build_interactions(purchases, **params)
+    except EmptyKCore as error:
+        raise dg.Failure(description=str(error)) from None
     seconds = time.perf_counter() - start
     manifest = {"config": config.model_dump(), "split": split.describe(), "cutoff_day": split.cutoff_day,
                 "orphan_rows_dropped": orphans, "train": train.stats, "full": full.stats}

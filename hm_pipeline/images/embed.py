@@ -103,6 +103,12 @@ def configure_tf_threads(threads: int | None = None) -> None:
         pass  # runtime already initialised in this process
 
 
+def cached_imagenet_weights(cache_dir: str | os.PathLike[str] | None = None) -> Path | None:
+    """The ImageNet weights file if it is already in the Keras cache, else None (no download, no TensorFlow)."""
+    path = (Path(cache_dir) if cache_dir else keras_cache_dir()) / "models" / WEIGHTS_FILE
+    return path if path.is_file() else None
+
+
 def fetch_imagenet_weights(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     """Path of the ResNet50V2 `notop` ImageNet weights, downloaded into the Keras cache on first use.
 

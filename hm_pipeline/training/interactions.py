@@ -29,6 +29,10 @@ ITEMS_FILE = "items.parquet"
 STATS_FILE = "stats.json"
 
 
+class EmptyKCore(ValueError):
+    """The k-core thresholds remove every customer (or every article): nothing left to train on."""
+
+
 @dataclass(frozen=True)
 class KCore:
     """Surviving cells (row, col, value in the original idx space) and the number of passes until stable."""
@@ -130,6 +134,15 @@ def build_interactions(
     full = purchase_matrix(purchases, weights)
     core = k_core(full, user_min, article_min)
 
+    if len(core.rows) == 0:
+        users = int(np.count_nonzero(np.diff(full.indptr)))
+        items = int(np.count_nonzero(np.bincount(full.indices, minlength=purchases.n_items)))
+        raise EmptyKCore(
+            f"the k-core (user_min={user_min}, article_min={article_min}) leaves no customers: {users:,} customers "
+            f"x {items:,} articles with purchases before, 0 x 0 after {core.passes} passes. Lower `user_min` "
+            "and/or `article_min` (run config ops.interaction_matrix.config, e.g. `hm-pipeline run --config "
+            "FILE.yaml`)"
+        )
     user_ids = np.flatnonzero(np.bincount(core.rows, minlength=purchases.n_users)).astype(np.int32)
     item_ids = np.flatnonzero(np.bincount(core.cols, minlength=purchases.n_items)).astype(np.int32)
     col_of = np.full(purchases.n_items, -1, dtype=np.int32)
