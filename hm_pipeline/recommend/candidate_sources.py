@@ -206,24 +206,32 @@ def als_pool(data: SourceData, size: int = 4096, days: int = 28) -> np.ndarray:
     return data.cache[key]
 
 
-def als(data: SourceData, customers: np.ndarray, n: int, block: int = 8192) -> Candidates:
-    """ALS top-`n` (user . item factors) among `als_pool`, for the customers in the model (others: none)."""
-    if data.als is None:
-        return Candidates.empty()
+def als_top_n(factors: AlsFactors, customers: np.ndarray, pool: np.ndarray, n: int, block: int = 8192
+              ) -> Candidates:
+    """ALS top-`n` (user . item factors) among the article_idx `pool` for each of `customers` in the model (others
+    get none), scored in blocks of customers (one matrix product each)."""
     customers = np.asarray(customers)
-    rows = data.als.user_row[customers]
-    known = customers[rows >= 0]
-    pool = als_pool(data)
-    items = data.als.item_factors[data.als.item_col[pool]]
+    known = customers[factors.user_row[customers] >= 0]
+    pool = pool[factors.item_col[pool] >= 0]
     n = min(n, len(pool))
+    if not n:
+        return Candidates.empty()
+    items = factors.item_factors[factors.item_col[pool]]
     parts = []
     for start in range(0, len(known), block):
         chunk = known[start : start + block]
-        scores = data.als.user_factors[data.als.user_row[chunk]] @ items.T
+        scores = factors.user_factors[factors.user_row[chunk]] @ items.T
         top = np.argpartition(-scores, n - 1, axis=1)[:, :n]
         parts.append(Candidates.build(np.repeat(chunk, n), pool[top.ravel()],
                                       np.take_along_axis(scores, top, axis=1).ravel()))
     return fusion_sources.concat(parts)
+
+
+def als(data: SourceData, customers: np.ndarray, n: int) -> Candidates:
+    """ALS top-`n` among `als_pool` (factors fit before the cutoff), for the customers in the model."""
+    if data.als is None:
+        return Candidates.empty()
+    return als_top_n(data.als, customers, als_pool(data), n)
 
 
 CandidateSource = Callable[[SourceData, np.ndarray, int], Candidates]

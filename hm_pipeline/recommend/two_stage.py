@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -37,30 +37,22 @@ WEEK = 7
 
 @dataclass(frozen=True)
 class RankerConfig:
-    """Settings of the recipe; `disabled_sources` / `disabled_features` (feature groups) give the ablations."""
+    """Settings of the recipe: training weeks, negative sampling, LightGBM, and the per-week ALS refits."""
 
     train_weeks: int = 1
     max_negatives: int = 50
     num_boost_round: int = 400
     early_stopping_rounds: int = 40
     learning_rate: float = 0.05
-    num_leaves: int = 63
+    num_leaves: int = 31
     min_data_in_leaf: int = 50
     feature_fraction: float = 0.8
     seed: int = 0
     chunk_customers: int = 50_000
-    disabled_sources: frozenset[str] = frozenset()
-    disabled_features: frozenset[str] = frozenset()
     als: AlsParams = field(default_factory=AlsParams)
     als_user_min: int = 5
     als_article_min: int = 5
     als_confidence: str = "recency"
-
-    def sources(self) -> dict:
-        unknown = set(self.disabled_sources) - set(SOURCES)
-        if unknown:
-            raise ValueError(f"unknown candidate source(s) {sorted(unknown)}; known: {list(SOURCES)}")
-        return {name: s for name, s in SOURCES.items() if name not in self.disabled_sources}
 
     def lgb_params(self) -> dict:
         return {"objective": "lambdarank", "metric": "map", "eval_at": [K], "learning_rate": self.learning_rate,
@@ -100,10 +92,8 @@ class Inputs:
         keep = self.purchases.day < cutoff
         p = self.purchases
         history = PurchaseHistory.from_transactions(p.user[keep], p.item[keep], p.day[keep], p.n_users, p.n_items)
-        als = self.als_at(cutoff) if "als" not in self.config.disabled_sources or \
-            "als" not in self.config.disabled_features else None
         return SourceData(history, self.price[keep], cutoff, self.similar, self.product_code, self.department,
-                          self.index, self.age_group, als)
+                          self.index, self.age_group, self.als_at(cutoff))
 
     def week(self, cutoff: int) -> sp.csr_matrix:
         """Binary customers x articles of the purchases in [cutoff, cutoff + 7): the labels of that week."""
@@ -124,23 +114,68 @@ def _labels(table: CandidateTable, bought: sp.csr_matrix) -> np.ndarray:
     return (keys[pos] == query).astype(np.int8) if len(keys) else np.zeros(len(query), np.int8)
 
 
-def _select_features(x: np.ndarray, names: list[str], groups: dict[str, list[str]], disabled: frozenset[str]
-                     ) -> tuple[np.ndarray, list[str]]:
-    off = {n for g in disabled for n in groups.get(g, [])}
-    keep = [i for i, n in enumerate(names) if n not in off]
-    return x[:, keep], [names[i] for i in keep]
+@dataclass(frozen=True)
+class Variant:
+    """A recommender without some candidate sources and / or feature groups (the ablations). Sources and features
+    of a pair do not depend on the other sources, so a variant is the full table minus the pairs only the disabled
+    sources proposed and minus their columns: no recomputation."""
+
+    disabled_sources: frozenset[str] = frozenset()
+    disabled_features: frozenset[str] = frozenset()
+
+    def rows(self, proposed: np.ndarray, source_names: tuple[str, ...]) -> np.ndarray:
+        on = [i for i, n in enumerate(source_names) if n not in self.disabled_sources]
+        return proposed[:, on].any(axis=1)
+
+    def columns(self, names: list[str], groups: dict[str, list[str]]) -> np.ndarray:
+        off = {n for g in self.disabled_features for n in groups.get(g, [])}
+        off |= {f"{s}_{what}" for s in self.disabled_sources for what in ("rank", "score")}
+        return np.array([i for i, n in enumerate(names) if n not in off], np.int64)
+
+
+FULL = Variant()
+
+
+@dataclass
+class PairTable:
+    """Candidates of a set of customers with every feature; `source_rank[i, s]`: pair i's rank in source s (NaN:
+    not proposed by s)."""
+
+    customer: np.ndarray
+    article: np.ndarray
+    x: np.ndarray
+    source_rank: np.ndarray
+    source_names: tuple[str, ...]
+    names: list[str]
+    groups: dict[str, list[str]]
+
+    @staticmethod
+    def source_names_of() -> tuple[str, ...]:
+        return tuple(SOURCES)
+
+    @classmethod
+    def build(cls, data: SourceData, customers: np.ndarray, keep: Callable[[CandidateTable], np.ndarray] | None = None
+              ) -> tuple["PairTable", CandidateTable]:
+        table = collect_candidates(data, customers)
+        if keep is not None:
+            table = table.take(keep(table))
+        x, names, groups = pair_features(data, table)
+        return cls(table.customer, table.article, x, table.rank, table.names, names, groups), table
+
+    def view(self, variant: Variant) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """(row mask, feature matrix of those rows, feature names) of a variant."""
+        rows = variant.rows(~np.isnan(self.source_rank), self.source_names)
+        cols = variant.columns(self.names, self.groups)
+        return rows, self.x[np.ix_(rows, cols)], [self.names[i] for i in cols]
 
 
 @dataclass
 class LabelWeek:
-    """Training rows of one label week: features, labels, LambdaRank group sizes, plus candidate recall."""
+    """Training rows of one label week (all sources and features; variants select from them) plus recall."""
 
     cutoff: int
-    x: np.ndarray
+    pairs: PairTable
     y: np.ndarray
-    group: np.ndarray
-    names: list[str]
-    feature_groups: dict[str, list[str]]
     recall: dict[str, float]
     customers: int
     seconds: float
@@ -148,7 +183,7 @@ class LabelWeek:
 
 def candidate_recall(table: CandidateTable, y: np.ndarray, bought: sp.csr_matrix, customers: np.ndarray
                      ) -> dict[str, float]:
-    """Share of the week's (customer, article) purchases of `customers` that each source (and all) proposed."""
+    """Share of the week's distinct (customer, article) purchases of `customers` each source (and all) proposed."""
     total = max(int(bought[customers].nnz), 1)
     out = {name: float(((~np.isnan(table.rank[:, s])) & (y > 0)).sum() / total) for s, name in enumerate(table.names)}
     out["all sources"] = float((y > 0).sum() / total)
@@ -156,35 +191,47 @@ def candidate_recall(table: CandidateTable, y: np.ndarray, bought: sp.csr_matrix
 
 
 def label_week(inputs: Inputs, cutoff: int, config: RankerConfig, sample: bool = True) -> LabelWeek:
-    """Candidates, features and labels of the customers who bought in the week starting at `cutoff`."""
+    """Candidates, features and labels of the customers who bought in the week starting at `cutoff`; customers
+    without a bought candidate are dropped, and with `sample` negatives are cut to `max_negatives` per customer."""
     started = time.perf_counter()
     data = inputs.at(cutoff)
     bought = inputs.week(cutoff)
     customers = np.flatnonzero(np.diff(bought.indptr)).astype(np.int32)
-    table = collect_candidates(data, customers, config.sources())
-    y = _labels(table, bought)
-    recall = candidate_recall(table, y, bought, customers)
-    positive_customers = np.unique(table.customer[y > 0])
-    keep = np.isin(table.customer, positive_customers)
-    if sample:
-        rng = np.random.default_rng(config.seed + cutoff)
-        noise = rng.random(len(table))
-        # negatives: keep the `max_negatives` with the smallest random key per customer
-        order = np.lexsort((noise, y == 0, table.customer))
-        rank = np.empty(len(table), np.int64)
-        rank[order] = rank_in_group(table.customer[order])
-        n_pos = np.bincount(table.customer, weights=y, minlength=inputs.purchases.n_users)[table.customer]
-        keep &= (y > 0) | (rank < n_pos + config.max_negatives)
-    table, y = table.take(keep), y[keep]
-    x, names, groups = pair_features(data, table)
-    x, names = _select_features(x, names, groups, config.disabled_features)
-    return LabelWeek(cutoff, x, y, table.per_customer(), names, groups, recall, len(customers),
-                     time.perf_counter() - started)
+    recall: dict[str, float] = {}
+
+    def keep(table: CandidateTable) -> np.ndarray:
+        y = _labels(table, bought)
+        recall.update(candidate_recall(table, y, bought, customers))
+        mask = np.isin(table.customer, np.unique(table.customer[y > 0]))
+        if sample:
+            noise = np.random.default_rng(config.seed + cutoff).random(len(table))
+            order = np.lexsort((noise, y == 0, table.customer))  # per customer: positives, then random negatives
+            rank = np.empty(len(table), np.int64)
+            rank[order] = rank_in_group(table.customer[order])
+            n_pos = np.bincount(table.customer, weights=y, minlength=inputs.purchases.n_users)[table.customer]
+            mask &= (y > 0) | (rank < n_pos + config.max_negatives)
+        return mask
+
+    pairs, table = PairTable.build(data, customers, keep)
+    return LabelWeek(cutoff, pairs, _labels(table, bought), recall, len(customers), time.perf_counter() - started)
+
+
+def _groups(customer: np.ndarray) -> np.ndarray:
+    return np.diff(np.r_[0, np.flatnonzero(np.diff(customer)) + 1, len(customer)]) if len(customer) else \
+        np.zeros(0, np.int64)
+
+
+def _rank_rows(week: LabelWeek, variant: Variant) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """A variant's rows of a label week, without customers left with no positive: x, y, group sizes, names."""
+    rows, x, names = week.pairs.view(variant)
+    customer, y = week.pairs.customer[rows], week.y[rows]
+    useful = np.isin(customer, np.unique(customer[y > 0]))
+    return x[useful], y[useful], _groups(customer[useful]), names
 
 
 @dataclass
 class FittedRanker:
-    """The LightGBM booster plus what the metadata shows: feature importance, validation curve, recall, rows."""
+    """The LightGBM booster plus what the metadata shows: feature importance, validation curve, weeks."""
 
     booster: object
     names: list[str]
@@ -192,104 +239,113 @@ class FittedRanker:
     curve: dict[str, list[float]]
     importance: dict[str, float]
     weeks: list[dict]
-    config: RankerConfig
+    variant: Variant = FULL
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.booster.predict(x, num_iteration=self.best_iteration)
 
 
-def fit_ranker(inputs: Inputs, target: int, config: RankerConfig | None = None) -> FittedRanker:
-    """Train on the `train_weeks` label weeks before `target - 7`, early-stop on the week [target - 7, target)."""
-    import lightgbm as lgb
-
+def label_weeks(inputs: Inputs, target: int, config: RankerConfig | None = None) -> tuple[list[LabelWeek], LabelWeek]:
+    """The training weeks (the `train_weeks` before target - 7, sampled) and the validation week [target - 7, target)."""
     config = config or inputs.config
     train = [label_week(inputs, target - WEEK * (1 + w), config) for w in range(config.train_weeks, 0, -1)]
-    valid = label_week(inputs, target - WEEK, config, sample=False)
-    x = np.concatenate([w.x for w in train])
-    y = np.concatenate([w.y for w in train])
-    group = np.concatenate([w.group for w in train])
-    names = valid.names
+    return train, label_week(inputs, target - WEEK, config, sample=False)
+
+
+def fit_ranker(train: list[LabelWeek], valid: LabelWeek, config: RankerConfig, variant: Variant = FULL
+               ) -> FittedRanker:
+    """LambdaRank on the training weeks; the number of rounds is picked by MAP@12 on the validation week."""
+    import lightgbm as lgb
+
+    parts = [_rank_rows(w, variant) for w in train]
+    x, y, group = (np.concatenate([p[i] for p in parts]) for i in range(3))
+    vx, vy, vgroup, names = _rank_rows(valid, variant)
     dtrain = lgb.Dataset(x, y, group=group, feature_name=names, free_raw_data=True)
-    dvalid = lgb.Dataset(valid.x, valid.y, group=valid.group, reference=dtrain)
+    dvalid = lgb.Dataset(vx, vy, group=vgroup, reference=dtrain)
     curve: dict = {}
-    booster = lgb.train(config.lgb_params(), dtrain, config.num_boost_round, valid_sets=[dtrain, dvalid],
-                        valid_names=["train", "validation"],
+    booster = lgb.train(config.lgb_params(), dtrain, config.num_boost_round, valid_sets=[dvalid],
+                        valid_names=["validation week"],
                         callbacks=[lgb.record_evaluation(curve),
                                    lgb.early_stopping(config.early_stopping_rounds, verbose=False)])
     gain = booster.feature_importance("gain")
-    importance = {n: float(g / max(gain.sum(), 1e-12)) for n, g in sorted(zip(names, gain), key=lambda t: -t[1])}
-    weeks = [{"role": role, "cutoff": w.cutoff, "customers_buying": w.customers, "rows": int(len(w.y)),
-              "positives": int(w.y.sum()), "groups": int(len(w.group)), "seconds": round(w.seconds, 2),
+    importance = {n: round(float(g / max(gain.sum(), 1e-12)), 4)
+                  for n, g in sorted(zip(names, gain), key=lambda t: -t[1])}
+    weeks = [{"role": role, "first_day": w.cutoff, "customers_buying": w.customers, "rows": int(len(w.y)),
+              "positives": int(w.y.sum()), "seconds": round(w.seconds, 2),
               "recall": {k: round(v, 4) for k, v in w.recall.items()}}
              for role, w in [*(("train", t) for t in train), ("validation", valid)]]
     return FittedRanker(booster, names, booster.best_iteration or config.num_boost_round,
-                        {f"{s} map@{K}": curve[s][f"map@{K}"] for s in curve}, importance, weeks, config)
+                        {f"{s} map@{K}": [round(v, 5) for v in curve[s][f"map@{K}"]] for s in curve}, importance,
+                        weeks, variant)
 
 
-@dataclass
-class Ranked:
-    """Top-k article_idx per customer (rows follow `customers`) and the candidate recall on the target week."""
+def fallback_list(data: SourceData, k: int = K) -> np.ndarray:
+    """The top-up list: last week's bestsellers by distinct buyers, completed by all-time ones (2k articles)."""
+    top = popular(data, np.zeros(1, np.int32), 2 * k).article
+    if len(top) < 2 * k:
+        buyers = np.bincount(data.history.article, minlength=data.n_articles)
+        extra = np.lexsort((np.arange(data.n_articles), -buyers))
+        top = np.r_[top, extra[~np.isin(extra, top)][: 2 * k - len(top)]]
+    return top.astype(np.int32)
 
-    customers: np.ndarray
-    items: np.ndarray
-    candidates: int
-    seconds: dict[str, float]
 
-
-def recommend(inputs: Inputs, ranker: FittedRanker, target: int, customers: np.ndarray,
-              data: SourceData | None = None, k: int = K,
-              on_chunk: Callable[[CandidateTable, np.ndarray], None] | None = None) -> Ranked:
-    """Rank every customer's candidates with features of the data before `target` (in chunks of customers) and keep
-    the k best, topped up with the popularity list (k unique ids each). `on_chunk(table, scores)` sees each chunk."""
-    config = ranker.config
-    data = data or inputs.at(target)
-    customers = np.asarray(customers, np.int32)
-    fallback = popular(data, np.zeros(1, np.int32), 2 * k).article
-    if len(fallback) < 2 * k:  # a thin last week: complete with all-time bestsellers
-        extra = np.lexsort((np.arange(data.n_articles), -np.bincount(data.history.tx_article,
-                                                                        minlength=data.n_articles)))
-        fallback = np.r_[fallback, extra[~np.isin(extra, fallback)][: 2 * k]].astype(np.int32)
+def top_k(pairs: PairTable, ranker: FittedRanker, customers: np.ndarray, fallback: np.ndarray, k: int = K
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """(len(customers), k) article_idx: each customer's k best-scored candidates, topped up from `fallback`
+    (k unique ids per row), and the source of each (position in `pairs.source_names` of the source that ranked it
+    best; -1: the top-up). `customers` must be sorted."""
+    rows, x, names = pairs.view(ranker.variant)
+    if names != ranker.names:
+        raise ValueError(f"features {names} differ from the ranker's {ranker.names}")
+    score = ranker.predict(x) if len(x) else np.zeros(0)
+    customer, article = pairs.customer[rows], pairs.article[rows]
+    best_source = np.nan_to_num(pairs.source_rank[rows], nan=np.inf).argmin(axis=1) if len(customer) else customer
+    order = np.lexsort((article, -score, customer))
+    customer, article, best_source = customer[order], article[order], best_source[order]
+    rank = rank_in_group(customer)
+    top = rank < k
     out = np.full((len(customers), k), -1, np.int32)
-    seconds = {"candidates": 0.0, "features": 0.0, "predict": 0.0}
-    n_candidates = 0
-    for start in range(0, len(customers), config.chunk_customers):
-        chunk = np.sort(customers[start : start + config.chunk_customers])
+    source = np.full((len(customers), k), -1, np.int8)
+    at = np.searchsorted(customers, customer[top]), rank[top]
+    out[at] = article[top]
+    source[at] = best_source[top]
+    return fill_with(out, fallback), source
+
+
+def recommend(data: SourceData, rankers: dict[str, FittedRanker], customers: np.ndarray, chunk: int = 50_000,
+              k: int = K, bought: sp.csr_matrix | None = None) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict]:
+    """name -> ((len(customers), k) article_idx, their source positions) for every ranker (see `top_k`), from one
+    candidate + feature pass per chunk of customers (features of the data before `data.cutoff`); rows follow sorted
+    `customers`. Also returns timings, the number of candidates and, given the week's purchases `bought`
+    (binary customers x articles), the candidates' recall per source and in total."""
+    customers = np.sort(np.asarray(customers, np.int32))
+    fallback = fallback_list(data, k)
+    out = {name: (np.empty((len(customers), k), np.int32), np.empty((len(customers), k), np.int8))
+           for name in rankers}
+    stats = {"candidates": 0, "seconds_candidates_features": 0.0, "seconds_predict": 0.0}
+    for start in range(0, len(customers), chunk):
+        part = customers[start : start + chunk]
         clock = time.perf_counter()
-        table = collect_candidates(data, chunk, config.sources())
-        seconds["candidates"] += time.perf_counter() - clock
+        pairs, _ = PairTable.build(data, part)
+        stats["seconds_candidates_features"] += time.perf_counter() - clock
+        stats["candidates"] += len(pairs.customer)
+        if bought is not None:
+            y = _labels(CandidateTable(pairs.customer, pairs.article, pairs.source_rank, pairs.source_rank,
+                                       pairs.source_names), bought) > 0
+            hits = (~np.isnan(pairs.source_rank) & y[:, None]).sum(axis=0)
+            stats["hits"] = stats.get("hits", 0) + np.r_[hits, y.sum()]
         clock = time.perf_counter()
-        x, names, groups = pair_features(data, table)
-        x, names = _select_features(x, names, groups, config.disabled_features)
-        if names != ranker.names:
-            raise ValueError(f"features {names} differ from the ranker's {ranker.names}")
-        seconds["features"] += time.perf_counter() - clock
-        clock = time.perf_counter()
-        score = ranker.predict(x)
-        seconds["predict"] += time.perf_counter() - clock
-        if on_chunk is not None:
-            on_chunk(table, score)
-        n_candidates += len(table)
-        order = np.lexsort((-score, table.customer))
-        cust, art = table.customer[order], table.article[order]
-        rank = rank_in_group(cust)
-        top = rank < k
-        rows = np.searchsorted(customers, cust[top]) if _is_sorted(customers) else \
-            _row_of(customers, cust[top])
-        out[rows, rank[top]] = art[top]
-    return Ranked(customers, fill_with(out, fallback), n_candidates, {k_: round(v, 2) for k_, v in seconds.items()})
-
-
-def _is_sorted(a: np.ndarray) -> bool:
-    return bool(np.all(a[1:] > a[:-1]))
-
-
-def _row_of(customers: np.ndarray, query: np.ndarray) -> np.ndarray:
-    order = np.argsort(customers)
-    return order[np.searchsorted(customers[order], query)]
-
-
-def with_changes(config: RankerConfig, **changes) -> RankerConfig:
-    return replace(config, **changes)
+        for name, ranker in rankers.items():
+            items, source = top_k(pairs, ranker, part, fallback, k)
+            out[name][0][start : start + len(part)] = items
+            out[name][1][start : start + len(part)] = source
+        stats["seconds_predict"] += time.perf_counter() - clock
+    stats["candidates_per_customer"] = round(stats["candidates"] / max(len(customers), 1), 1)
+    if bought is not None and len(customers):
+        total = max(int(bought[customers].nnz), 1)
+        names = [*PairTable.source_names_of(), "all sources"]
+        stats["recall"] = {n: round(float(h / total), 4) for n, h in zip(names, stats.pop("hits"))}
+    return out, stats
 
 
 def read_inputs(layout, similar_file, config: RankerConfig | None = None) -> Inputs:
