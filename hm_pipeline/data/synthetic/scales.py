@@ -16,7 +16,7 @@ EPOCH_DAY = (FIRST_DATE - dt.date(1970, 1, 1)).days  # day 0 as a date32 value
 
 @dataclass(frozen=True)
 class Scale:
-    """Exact row counts of one scale; `n_departments` caps how many departments the catalogue uses."""
+    """Exact row counts of one scale; the catalogue spreads its articles over `n_departments` departments."""
 
     name: str
     n_articles: int
@@ -28,8 +28,13 @@ class Scale:
     n_without_image: int
 
 
-def _scaled(name: str, n_articles: int, n_customers: int, n_departments: int) -> Scale:
-    """A scale with the real ratios: products per article, active share, transactions per active customer."""
+#: Real articles per department (105,542 articles in 299 departments): smaller scales have fewer departments.
+ARTICLES_PER_DEPARTMENT = 353
+
+
+def _scaled(name: str, n_articles: int, n_customers: int) -> Scale:
+    """A scale with the real ratios: products per article, active share, transactions per active customer,
+    articles per department."""
     full = SCALES["full"]
     active = round(n_customers * full.n_active_customers / full.n_customers)
     return Scale(
@@ -39,7 +44,7 @@ def _scaled(name: str, n_articles: int, n_customers: int, n_departments: int) ->
         n_customers=n_customers,
         n_active_customers=active,
         n_transactions=round(active * full.n_transactions / full.n_active_customers),
-        n_departments=n_departments,
+        n_departments=-(-n_articles // ARTICLES_PER_DEPARTMENT),
         n_without_image=max(2, round(n_articles * full.n_without_image / full.n_articles)),
     )
 
@@ -47,8 +52,8 @@ def _scaled(name: str, n_articles: int, n_customers: int, n_departments: int) ->
 SCALES: dict[str, Scale] = {
     "full": Scale("full", 105_542, 47_224, 1_371_980, 1_362_281, 31_788_324, 299, 442),
 }
-SCALES["small"] = _scaled("small", 10_000, 50_000, 299)
-SCALES["tiny"] = _scaled("tiny", 500, 1_500, 60)
+SCALES["small"] = _scaled("small", 10_000, 50_000)
+SCALES["tiny"] = _scaled("tiny", 500, 1_500)
 
 
 def day_of_year(days: np.ndarray) -> np.ndarray:
