@@ -49,6 +49,7 @@ class RankerConfig:
     feature_fraction: float = 0.8
     seed: int = 0
     chunk_customers: int = 50_000
+    threads: int = 1  # LightGBM threads: OpenMP spin-waits make 2 threads far slower on a busy 2-core machine
     als: AlsParams = field(default_factory=AlsParams)
     als_user_min: int = 5
     als_article_min: int = 5
@@ -58,7 +59,7 @@ class RankerConfig:
         return {"objective": "lambdarank", "metric": "map", "eval_at": [K], "learning_rate": self.learning_rate,
                 "num_leaves": self.num_leaves, "min_data_in_leaf": self.min_data_in_leaf,
                 "feature_fraction": self.feature_fraction, "bagging_seed": self.seed, "feature_fraction_seed": self.seed,
-                "seed": self.seed, "deterministic": True, "num_threads": 2, "verbosity": -1,
+                "seed": self.seed, "deterministic": True, "num_threads": self.threads, "verbosity": -1,
                 "lambdarank_truncation_level": 20}
 
 
