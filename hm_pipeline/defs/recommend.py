@@ -72,8 +72,8 @@ def fused_recommendations(
 
     catalog = inputs.Catalog.read(layout)
     ranker = load_rankers(layout, "production")["ranked"]
-    ranker_inputs, _ = ranker_inputs(layout, ranker_config(layout))
-    data = ranker_inputs.at(ranker_inputs.purchases.last_day + 1)
+    source_inputs, _ = ranker_inputs(layout, ranker_config(layout))
+    data = source_inputs.at(source_inputs.purchases.last_day + 1)
     lap("read_inputs")
     with graph_store.open(layout, read_only=True) as store:
         store.ensure_complete(GRAPH_PART)

@@ -279,11 +279,15 @@ def recommendation_evaluation(
     if config.fused and not similar_ready:
         context.log.warning(f"fused recommender {fused_note}")
     contenders, ranked_stats = {}, {}
-    if config.ranked:
-        from hm_pipeline.defs.ranker import eval_recommenders  # defs.ranker imports this module
+    from hm_pipeline.defs.ranker import eval_recommenders, ranker_dir  # defs.ranker imports this module
 
-        held_out = np.unique(split.test.user)
-        contenders, ranked_stats = eval_recommenders(layout, held_out)
+    ranker_ready = (ranker_dir(layout) / "eval" / MANIFEST).is_file()
+    if config.ranked and ranker_ready:
+        contenders, ranked_stats = eval_recommenders(layout, np.unique(split.test.user))
+    ranked_note = ("scored" if contenders else "not scored: " + ("disabled in config" if not config.ranked else
+                   "materialize `ranker_model` first"))
+    if config.ranked and not ranker_ready:
+        context.log.warning(f"ranked recommender {ranked_note}")
     rows = evaluate_candidates(split, candidates, window_days=config.popularity_window_days,
                                filter_already_liked_items=config.filter_already_liked_items, others=others,
                                contenders=contenders)
@@ -308,6 +312,7 @@ def recommendation_evaluation(
         "holdout": f"{split.describe()['test_first_date']} .. {split.describe()['test_last_date']}",
         "extra_fit_seconds": dg.MetadataValue.json({k: round(v, 2) for k, v in fit_seconds.items()}),
         "fused_recommender": fused_note,
+        "ranked_recommender": ranked_note,
         "ranked_candidates": dg.MetadataValue.json(ranked_stats),
     }
     if ranked_stats.get("recall"):

@@ -275,9 +275,9 @@ def fit_ranker(train: list[LabelWeek], valid: LabelWeek, config: RankerConfig, v
               "positives": int(w.y.sum()), "seconds": round(w.seconds, 2),
               "recall": {k: round(v, 4) for k, v in w.recall.items()}}
              for role, w in [*(("train", t) for t in train), ("validation", valid)]]
-    return FittedRanker(booster, names, booster.best_iteration or config.num_boost_round,
-                        {f"{s} map@{K}": [round(v, 5) for v in curve[s][f"map@{K}"]] for s in curve}, importance,
-                        weeks, variant)
+    curves = {f"{s} map@{K}": [round(float(v), 5) for v in curve[s][f"map@{K}"]] for s in curve}
+    return FittedRanker(booster, names, booster.best_iteration or config.num_boost_round, curves, importance, weeks,
+                        variant)
 
 
 def fallback_list(data: SourceData, k: int = K) -> np.ndarray:
