@@ -110,3 +110,25 @@ def test_label_weeks_hold_only_customers_with_a_bought_candidate():
         assert (week.y[mine] == 0).sum() <= CONFIG.max_negatives
         assert set(week.pairs.article[mine][week.y[mine] > 0]) <= set(bought[c].indices)
     assert 0 < week.recall["all sources"] <= 1
+
+
+def test_why_names_the_proposing_sources_and_the_features_that_pushed_each_item_up():
+    inputs = world(4)
+    target = DAYS - 7
+    ranker = two_stage.fit_ranker(*two_stage.label_weeks(inputs, target), inputs.config)
+    data = inputs.at(target)
+    customer = int(inputs.purchases.user[0])
+    items = two_stage.recommend(data, {"r": ranker}, np.array([customer]))[0]["r"][0][0]
+    reasons = two_stage.why(data, ranker, customer, items)
+    pairs, _ = two_stage.PairTable.build(data, np.array([customer], np.int32))
+    assert len(reasons) == 12
+    for item, reason in zip(items, reasons):
+        row = np.flatnonzero(pairs.article == item)
+        if not len(row):  # a popularity top-up
+            assert reason == {"sources": [], "features": []}
+            continue
+        expected = [n for n, r in zip(pairs.source_names, pairs.source_rank[row[0]]) if not np.isnan(r)]
+        assert reason["sources"] == expected and expected
+        assert len(reason["features"]) <= 3 and all(gain > 0 for _, _, gain in reason["features"])
+        gains = [gain for _, _, gain in reason["features"]]
+        assert gains == sorted(gains, reverse=True)

@@ -175,4 +175,19 @@ def eval_recommenders(layout: DataLayout, users: np.ndarray) -> tuple[dict, dict
     return {name: lookup(name) for name in rankers}, stats
 
 
+def explain_ranked(layout: DataLayout, customer_id: str) -> list[dict]:
+    """`two_stage.why` for one customer's stored recommendations (fused.parquet), with the production ranker and
+    the features of all purchases (what `fused_recommendations` ranked with; the image filter from purchases)."""
+    import pyarrow as pa
+
+    from hm_pipeline.recommend.stored import fused_path, read_fused
+
+    catalog = fusion_inputs.Catalog.read(layout)
+    recs = read_fused(fused_path(layout), catalog, pa.array([customer_id], pa.string()))
+    ranker = load_rankers(layout, "production")["ranked"]
+    inputs, _ = ranker_inputs(layout, ranker_config(layout))
+    data = inputs.at(inputs.purchases.last_day + 1)
+    return two_stage.why(data, ranker, int(recs.customers[0]), recs.items[0])
+
+
 defs = dg.Definitions(assets=[ranker_model])

@@ -376,3 +376,25 @@ def read_inputs(layout, similar_file, config: RankerConfig | None = None) -> Inp
                   encode_codes(catalog.department_no, empty)[0],
                   encode_codes(catalog.index_code, np.empty(0, catalog.index_code.dtype))[0],
                   age_group_codes(ages), config or RankerConfig())
+
+
+def why(data: SourceData, ranker: FittedRanker, customer: int, items: np.ndarray, top: int = 3) -> list[dict]:
+    """For each of one customer's recommended `items`: the sources that proposed it and the `top` features that
+    pushed its score up most (LightGBM's per-feature contributions, `pred_contrib`); top-up items have none."""
+    pairs, _ = PairTable.build(data, np.array([customer], np.int32))
+    rows, x, names = pairs.view(ranker.variant)
+    article = pairs.article[rows]
+    contrib = ranker.booster.predict(x, num_iteration=ranker.best_iteration, pred_contrib=True)[:, :-1] \
+        if len(x) else np.zeros((0, len(names)))
+    out = []
+    for item in np.asarray(items):
+        hit = np.flatnonzero(article == item)
+        if not len(hit):
+            out.append({"sources": [], "features": []})
+            continue
+        i = hit[0]
+        proposed = np.flatnonzero(~np.isnan(pairs.source_rank[rows][i]))
+        best = [j for j in np.argsort(-contrib[i])[:top] if contrib[i, j] > 0]
+        out.append({"sources": [pairs.source_names[s] for s in proposed],
+                    "features": [(names[j], float(x[i, j]), float(contrib[i, j])) for j in best]})
+    return out
