@@ -35,7 +35,7 @@ def test_small_statistics_realistic(small_data):
     assert 19 <= st["age_mode_under_35"] <= 27 and 44 <= st["age_mode_35_plus"] <= 56
     assert 0.0005 <= st["price_min"] and st["price_max"] <= 0.6
     assert 0.62 <= st["sales_channel_2_share"] <= 0.78
-    assert st["top_index_group_share_of_purchases"] >= 0.55  # stable tastes
+    assert st["top_index_group_share_of_purchases"] >= 0.45  # tastes (they drift over two years: issue #14)
     assert st["last_week_on_articles_sold_week_before"] >= 0.6  # recency signal
 
 
@@ -47,6 +47,10 @@ def test_tastes_lifecycle_and_seasons(small_data):
     assert (tx.day >= cat.launch[tx.article]).all(), "no sale before launch"
 
     group = tax.dept_index_group[cat.dept[tx.article]]
+    # a customer's top index group takes more of their purchases than with articles shuffled between customers
+    top = [np.bincount(tx.customer.astype(np.int64) * 5 + g, minlength=len(cust) * 5).reshape(-1, 5).max(axis=1).sum()
+           for g in (group, np.random.default_rng(0).permutation(group))]
+    assert top[0] > top[1] + 0.05 * len(tx)
     age = cust.age[tx.customer]
     divided = list(tax.index_group_name).index("Divided")
     young, older = age < 25, (age >= 45) & (age < 60)
