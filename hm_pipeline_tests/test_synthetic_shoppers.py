@@ -18,7 +18,7 @@ from .synthetic_fixtures import small_data  # noqa: F401
 @pytest.mark.parametrize("target", TARGETS, ids=lambda t: t.key)
 def test_small_statistic_within_tolerance_of_real(small_data, target):
     value = small_data[1].shopper[target.key]
-    assert target.ok(value), f"{target.label}: {value:.4g}, real {target.real} (accepted {target.lo:.4g}..{target.hi:.4g})"
+    assert target.ok(value), f"{target.label}: {value:.4g}, real {target.real} ({target.lo:.4g}..{target.hi:.4g})"
 
 
 def test_report_prints_every_statistic_beside_its_real_value(small_data):

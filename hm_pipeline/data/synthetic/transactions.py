@@ -37,8 +37,8 @@ _VARIANT, _DEPARTMENT, _INDEX, _TASTE = range(4)
 EXPLORE = (0.0, 0.05)
 REPEAT = (0.01, 0.0)  # share of purchases that re-buy an article of an earlier basket of the same customer
 FAVOURITE_SLOT_P = np.array([0.22, 0.19, 0.17, 0.15, 0.14, 0.13])
-FAVOURITES_PER_DEPARTMENT = 0.02
-MIN_FAVOURITES = 4
+FAVOURITES_PER_DEPARTMENT = 0.02  # favourites shopped at once: this share of the departments (6 of 299) ...
+MIN_FAVOURITES = 4  # ... but at least this many
 #: (at small, at full): share of moves 'within the index' that go to another favourite outside it when no
 #: favourite of the customer is in that index
 INDEX_OUTSIDE = (0.4, 0.0)
@@ -122,8 +122,10 @@ def _basket_sizes(counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         m = n_t // 2 + 1000
         more = np.where(rng.random(m) < BASKET_SINGLE, 1, 1 + rng.geometric(p, m))
         sizes = np.concatenate([sizes, np.minimum(more, MAX_BASKET)])
-    cuts = np.union1d(np.cumsum(sizes), np.cumsum(counts))
+    cuts = np.concatenate([np.cumsum(sizes), np.cumsum(counts)])
     cuts = cuts[cuts <= n_t]
+    cuts.sort()  # distinct sorted cut points (np.union1d hashes: several times slower here)
+    cuts = cuts[np.r_[True, cuts[1:] != cuts[:-1]]]
     return np.diff(np.r_[0, cuts])
 
 
@@ -311,7 +313,8 @@ def sample_transactions(scale: Scale, cat: Catalog, cust: Customers, weights: np
     basket = np.repeat(np.arange(n_b, dtype=np.int32), size)
     pos = (np.arange(n_t) - b_first[basket]).astype(np.int32)
     parent = b_first[basket] + (rng.random(n_t) * pos).astype(np.int64)
-    t = by_departments(int((np.bincount(cat.dept) > 0).sum()), 0.0, 1.0)
+    n_used = int((np.bincount(cat.dept) > 0).sum())  # departments of this catalogue
+    t = by_departments(n_used, 0.0, 1.0)
     role_p = (1 - t) * ROLE_P[0] + t * ROLE_P[1]
     role = np.where(pos == 0, _TASTE, np.searchsorted(np.cumsum(role_p), rng.random(n_t), side="right")
                     .clip(0, 3)).astype(np.int8)
@@ -328,11 +331,10 @@ def sample_transactions(scale: Scale, cat: Catalog, cust: Customers, weights: np
     # article choice by week: first items; further taste draws (matching the first item); the items attached to
     # an earlier one (matching their anchor); then colour variants
     article = np.zeros(n_t, dtype=np.int32)
-    first_item = b_first[basket]
-    link_to = np.where(role == _TASTE, first_item, anchor)
+    link_to = np.where(role == _TASTE, b_first[basket], anchor)
     del anchor
-    passes = (anchor_is_self := link_to == np.arange(n_t), (role == _TASTE) & ~anchor_is_self,
-              (role != _TASTE) & (role != _VARIANT))
+    first = link_to == np.arange(n_t)  # the first item of each basket
+    passes = (first, (role == _TASTE) & ~first, (role != _TASTE) & (role != _VARIANT))
     for k, chosen in enumerate(passes):
         pick = np.flatnonzero(chosen)
         pick = pick[stable_argsort(day[pick] // 7)]
@@ -340,14 +342,14 @@ def sample_transactions(scale: Scale, cat: Catalog, cust: Customers, weights: np
         link = article[link_to[pick]] if k else np.full(len(pick), -1, dtype=np.int32)
         article[pick] = _pick_articles(day[pick] // 7, dept[pick], (cust.fav_style[c], cust.fav_master[c], link),
                                        cat, colour_master, weights, rng)
-    del pick, c, link, dept, link_to, passes, first_item
+    del pick, c, link, dept, link_to, passes, first
     _variants(article, day, role, parent, by_pos, cat, rng)
     del parent, role, by_pos
 
     # re-buys: copy an article of an earlier basket of the same customer, mostly a recent one
     cust_first = (np.cumsum(counts) - counts)[owner]
     before = (b_first - cust_first)[basket]  # items of the customer's earlier baskets
-    repeat = (rng.random(n_t) < by_departments(int((np.bincount(cat.dept) > 0).sum()), *REPEAT)) & (before > 0)
+    repeat = (rng.random(n_t) < by_departments(n_used, *REPEAT)) & (before > 0)
     rep = np.flatnonzero(repeat)
     src = b_first[basket[rep]] - 1 - np.floor(rng.random(len(rep)) ** 3 * before[rep]).astype(np.int64)
     del before, cust_first
