@@ -27,7 +27,9 @@ def test_small_statistics_realistic(small_data):
     assert 18.0 <= st["distinct_articles_per_active_customer_mean"] <= 23.5
     assert 0.02 <= st["repeat_share_of_transactions"] <= 0.22
     cv = st["transactions_per_article_sd"] / st["transactions_per_article_mean"]
-    assert 1.5 <= cv <= 4.0  # heavy-tailed article popularity (real: ~2.3; this scale ~1.6, full ~2.2)
+    # heavy-tailed article popularity over two years (real: ~2.3 over 105k articles); at this scale's 10k articles a
+    # week's concentration calibrated to the real one (issue #14: top-12 take 2.8%) leaves less spread: ~1.5
+    assert 1.35 <= cv <= 4.0
     assert st["transactions_per_article_max"] >= 20 * st["transactions_per_article_mean"]  # blockbusters (real: 167x)
     assert 0.003 <= st["articles_never_sold_share"] <= 0.03  # real: 0.9%
     assert 0.005 <= st["age_blank_share"] <= 0.02

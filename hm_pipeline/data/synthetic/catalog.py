@@ -18,13 +18,13 @@ _GROUP_PRICE_SEK = {"Garment Upper body": 230, "Garment Lower body": 290, "Garme
 PRICE_DIVISOR = 5900.0
 #: Log-normal popularity spread per article and per product code, times a Pareto factor with this shape: the
 #: upper tail is heavy (a few blockbusters sell 10k-50k times) while the lower tail stays log-normal.
-POPULARITY_SIGMA = ((0.4, 0.25), (0.2, 0.1))  # (at small, at full) x (article, product code)
+POPULARITY_SIGMA = ((0.25, 0.15), (0.2, 0.1))  # (at small, at full) x (article, product code)
 POPULARITY_PARETO = (4.0, 8.0)  # (at small, at full): see scales.by_departments
 #: Hits: a fixed number of articles (not a share of the catalogue: a week's top sellers are a few dozen articles at
 #: every scale) that together take HIT_SHARE of every week's sales weight (real last week: top-12 articles 2.8% of
 #: sales, top-100 13.4%, top 1% of the catalogue 19.5%).
 N_HITS = 300
-HIT_SHARE = (0.05, 0.15)  # (at small, at full): a larger catalogue's tail takes more without them
+HIT_SHARE = (0.05, 0.18)  # (at small, at full): a larger catalogue's tail takes more without them
 #: Popularity factor of basics (long-lived articles): the long-run best sellers.
 BASIC_POPULARITY = 1.3
 #: Product codes launch evenly from this many days before the window to this many days before its end.
