@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .scales import N_DAYS, N_WEEKS, Scale, day_of_year
+from .scales import N_DAYS, N_WEEKS, Scale, by_departments, day_of_year
 from .taxonomy import Taxonomy
 
 #: Mean base price (SEK) per product group; prices are written as SEK / 5900 like the real file (e.g. 299.9/5900).
@@ -18,15 +18,15 @@ _GROUP_PRICE_SEK = {"Garment Upper body": 230, "Garment Lower body": 290, "Garme
 PRICE_DIVISOR = 5900.0
 #: Log-normal popularity spread per article and per product code, times a Pareto factor with this shape: the
 #: upper tail is heavy (a few blockbusters sell 10k-50k times) while the lower tail stays log-normal.
-POPULARITY_SIGMA = (0.5, 0.3)
-POPULARITY_PARETO = 3.0
+POPULARITY_SIGMA = ((0.25, 0.15), (0.2, 0.1))  # (at small, at full) x (article, product code)
+POPULARITY_PARETO = (4.0, 8.0)  # (at small, at full): see scales.by_departments
 #: Hits: a fixed number of articles (not a share of the catalogue: a week's top sellers are a few dozen articles at
 #: every scale) that together take HIT_SHARE of every week's sales weight (real last week: top-12 articles 2.8% of
 #: sales, top-100 13.4%, top 1% of the catalogue 19.5%).
-N_HITS = 700
-HIT_SHARE = 0.11
+N_HITS = 300
+HIT_SHARE = (0.05, 0.18)  # (at small, at full): a larger catalogue's tail takes more without them
 #: Popularity factor of basics (long-lived articles): the long-run best sellers.
-BASIC_POPULARITY = 2.0
+BASIC_POPULARITY = 1.3
 #: Product codes launch evenly from this many days before the window to this many days before its end.
 LAUNCH_SPAN = (120, 12)
 #: Share of articles launched after the window (in the catalogue, never sold: ~1% of real articles).
@@ -39,6 +39,9 @@ VARIANTS_MAX = 75
 #: Real department sizes (articles per department) at the 0, 5, ..., 100% quantiles (mean 353, median 256).
 _DEPT_SIZE_QUANTILES = (1, 8, 25, 48, 71, 102, 135, 155, 193, 223, 256, 284, 313, 369, 400, 455, 519, 659, 866, 1116,
                         2032)
+#: Real share of the catalogue's articles per index (by index code).
+INDEX_ARTICLE_SHARE = {"A": 0.246, "B": 0.064, "C": 0.066, "D": 0.144, "F": 0.119, "G": 0.084, "H": 0.114,
+                       "I": 0.087, "J": 0.044, "S": 0.032}
 #: Hidden style clusters (shared by a product code's variants); customers prefer some of them.
 N_STYLES = 12
 _OUTER_TYPES = {"Coat", "Jacket", "Blazer", "Outdoor overall", "Boots"}
@@ -144,34 +147,55 @@ def department_sizes(n_departments: int, n_articles: int) -> np.ndarray:
     return q * (n_articles / q.sum())
 
 
+def _index_share(tax: Taxonomy) -> np.ndarray:
+    share = np.array([INDEX_ARTICLE_SHARE[code] for code in tax.index_code])
+    return share / share.sum()
+
+
 def choose_departments(tax: Taxonomy, n: int, rng: np.random.Generator) -> np.ndarray:
-    """`n` departments, largest first: every index gets its share of them (at least one when n allows), chosen
-    within the index by weight; a smaller scale has fewer departments of the real size, not smaller ones."""
+    """`n` departments: every index gets its share of them (its real share of articles; at least one when n
+    allows), chosen within the index by weight; a smaller scale has fewer departments of the real size."""
     n_all = len(tax.dept_no)
     score = np.log(tax.dept_weight) + rng.gumbel(size=n_all)
     if n >= n_all:
         return np.argsort(-score, kind="stable")
     index = tax.section_index[tax.dept_section]
-    share = np.bincount(index, weights=tax.dept_weight)
-    quota = n * share / share.sum()
+    quota = n * _index_share(tax)
     k = np.floor(quota).astype(np.int64)
-    if n >= len(share):
+    if n >= len(quota):
         k = np.maximum(k, 1)
     while k.sum() > n:
         k[np.argmax(k)] -= 1
     while k.sum() < n:
         k[np.argmax(quota - k)] += 1
     order = np.lexsort((-score, index))
-    first = np.searchsorted(index[order], np.arange(len(share)))
+    first = np.searchsorted(index[order], np.arange(len(quota)))
     rank = np.arange(n_all) - first[index[order]]
     chosen = order[rank < k[index[order]]]
     return chosen[np.argsort(-score[chosen], kind="stable")]
 
 
+def _sizes_by_index(tax: Taxonomy, depts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Target size of each of `depts` (ordered by weight): the sizes, largest first, go to the index furthest below
+    its real share of articles (its heaviest department still without a size). One step per department."""
+    index = tax.section_index[tax.dept_section[depts]]
+    want = _index_share(tax) * sizes.sum()
+    have = np.zeros(len(want))
+    free = np.ones(len(depts), dtype=bool)
+    out = np.empty(len(depts))
+    for size in np.sort(sizes)[::-1]:
+        open_index = np.bincount(index[free], minlength=len(want)) > 0
+        ix = int(np.argmax(np.where(open_index, want - have, -np.inf)))
+        d = int(np.flatnonzero(free & (index == ix))[0])
+        out[d], free[d] = size, False
+        have[ix] += size
+    return out
+
+
 def _code_departments(tax: Taxonomy, scale: Scale, per_code: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Department of every product code: codes in random order fill the departments to their target sizes."""
     depts = choose_departments(tax, scale.n_departments, rng)
-    bounds = np.cumsum(department_sizes(len(depts), int(per_code.sum())))
+    bounds = np.cumsum(_sizes_by_index(tax, depts, department_sizes(len(depts), int(per_code.sum()))))
     perm = rng.permutation(len(per_code))
     mid = np.cumsum(per_code[perm]) - per_code[perm] / 2.0
     code_dept = np.empty(len(per_code), dtype=np.int32)
@@ -239,8 +263,9 @@ def build_catalog(scale: Scale, tax: Taxonomy, rng: np.random.Generator) -> Cata
     launch[rng.random(n) < UNSOLD_SHARE] = N_DAYS + 30
     launch = launch.astype(np.int32)
 
-    popularity = rng.lognormal(0.0, POPULARITY_SIGMA[0], n) * rng.lognormal(0.0, POPULARITY_SIGMA[1], n_codes)[code_pos]
-    popularity *= 1.0 + rng.pareto(POPULARITY_PARETO, n)
+    sigma = [by_departments(scale.n_departments, a, b) for a, b in zip(*POPULARITY_SIGMA)]
+    popularity = rng.lognormal(0.0, sigma[0], n) * rng.lognormal(0.0, sigma[1], n_codes)[code_pos]
+    popularity *= 1.0 + rng.pareto(by_departments(scale.n_departments, *POPULARITY_PARETO), n)
     popularity *= np.where(basic[code_pos], BASIC_POPULARITY, 1.0)
 
     group = tax.product_group_name[code_type]
@@ -295,7 +320,8 @@ def weekly_weights(cat: Catalog) -> np.ndarray:
     seasonal = np.stack([np.ones_like(ss), ss, aw])[cat.season]
     w = (life * seasonal * cat.popularity[:, None]).astype(np.float32)
     hits, rest = w[cat.hit].sum(axis=0), w[~cat.hit].sum(axis=0)
-    boost = np.where(hits > 0, HIT_SHARE / (1 - HIT_SHARE) * rest / np.maximum(hits, 1e-30), 1.0)
+    share = by_departments(len(np.unique(cat.dept)), *HIT_SHARE)
+    boost = np.where(hits > 0, share / (1 - share) * rest / np.maximum(hits, 1e-30), 1.0)
     w[cat.hit] *= boost.astype(np.float32)
     return w
 

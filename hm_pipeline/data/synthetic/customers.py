@@ -7,16 +7,23 @@ from dataclasses import dataclass
 import numpy as np
 
 from .csvio import ByteTable, byte_table, fixed_byte_table
-from .scales import N_DAYS, Scale
+from .scales import N_DAYS, Scale, by_departments
 from .taxonomy import INDEX_GROUPS, Taxonomy
 
 N_FAVOURITE_DEPTS = 6
 #: Taste drift: a customer's favourite departments live in epochs of EPOCH_DAYS (random per customer); at each new
 #: epoch every favourite is replaced with probability DRIFT (real department Jaccard of year 1 vs 2: 0.165).
 N_EPOCHS = 13
-EPOCH_DAYS = (60, 180)
-DRIFT = 0.85
-WANDER = 0.3  # share of new favourites drawn from the whole catalogue rather than the customer's index groups
+EPOCH_DAYS = (80, 160)
+DRIFT = (1.0, 0.35)  # (at small, at full): see scales.by_departments
+#: Favourites are drawn by sqrt(department size) above SIZE_KNEE articles (idiosyncratic tastes), by size below it
+#: (a tiny department does not draw the demand of a large one).
+SIZE_KNEE = 60.0
+SIZE_CAP = False
+#: (at small, at full): share of later favourites drawn from an index group drawn by age again, not the
+#: customer's own two groups
+WANDER = (1.0, 0.0)
+ANYWHERE = 0.5  # share of the wandering favourites drawn from the whole catalogue instead
 N_FAVOURITE_STYLES = 2
 _GROUPS = list(INDEX_GROUPS)  # index group numbers, positions used below
 # P(primary index group | age band): Ladieswear, Divided, Menswear, Baby/Children, Sport
@@ -89,11 +96,11 @@ def _ages(n: int, rng: np.random.Generator) -> np.ndarray:
     return age
 
 
-def _drifting(first: np.ndarray, draw, rng: np.random.Generator) -> np.ndarray:
-    """(n, N_EPOCHS, k) favourites: epoch 0 is `first`; later epochs keep each favourite or redraw it (DRIFT)."""
+def _drifting(first: np.ndarray, draw, drift: float, rng: np.random.Generator) -> np.ndarray:
+    """(n, N_EPOCHS, k) favourites: epoch 0 is `first`; later epochs keep each favourite or redraw it (`drift`)."""
     n, k = first.shape
     fresh = np.concatenate([first[:, None, :], draw((n, N_EPOCHS - 1, k))], axis=1)
-    redraw = rng.random((n, N_EPOCHS, k), dtype=np.float32) < DRIFT
+    redraw = rng.random((n, N_EPOCHS, k), dtype=np.float32) < drift
     redraw[:, 0, :] = True
     src = np.maximum.accumulate(np.where(redraw, np.arange(N_EPOCHS, dtype=np.int8)[None, :, None], 0), axis=1)
     return np.take_along_axis(fresh, src, axis=1)
@@ -126,10 +133,13 @@ def build_customers(scale: Scale, tax: Taxonomy, dept_weight: np.ndarray, rng: n
     parent = (np.nan_to_num(age) >= 28) & (np.nan_to_num(age) <= 48) & (rng.random(n) < 0.35)
     secondary = np.where(parent, 3, (rng.random(n)[:, None] > cum).sum(axis=1).clip(0, 4)).astype(np.int8)
 
+    n_used = int((dept_weight > 0).sum())
+    wander = by_departments(n_used, *WANDER)
     # favourite departments: 4 from the primary index group, 2 from the secondary, by department weight
     dept_group = tax.dept_index_group
     order = np.lexsort((np.arange(len(dept_group)), dept_group))
-    w = dept_weight[order]
+    size = dept_weight[order] * scale.n_articles
+    w = np.minimum(size, SIZE_KNEE) if SIZE_CAP else size / np.sqrt(np.maximum(size, SIZE_KNEE))
     g_sorted = dept_group[order]
     starts = np.searchsorted(g_sorted, np.arange(len(_GROUPS)))
     ends = np.searchsorted(g_sorted, np.arange(len(_GROUPS)), side="right")
@@ -145,13 +155,22 @@ def build_customers(scale: Scale, tax: Taxonomy, dept_weight: np.ndarray, rng: n
 
     def draw(shape: tuple[int, ...]) -> np.ndarray:
         g = (slice(None),) + (None,) * (len(shape) - 2) + (slice(None),)
-        target = lo[g] + rng.random(shape) * span[g]
-        if len(shape) > 2:  # later epochs: some favourites wander outside the customer's index groups
-            target = np.where(rng.random(shape) < WANDER, rng.random(shape) * cumw[-1], target)
+        target = lo[g] + rng.random(shape, dtype=np.float32) * span[g]
+        if len(shape) > 2:  # later epochs: some favourites wander to an index group drawn by age again
+            u = rng.random(shape, dtype=np.float32)
+            other = np.zeros(shape, dtype=np.int8)
+            for j in range(cum.shape[1] - 1):
+                other += u > cum[:, j, None, None]
+            other_empty = totals[other] <= 0
+            moved = np.where(other_empty, 0.0, base[other]) + rng.random(shape, dtype=np.float32) * np.where(
+                other_empty, cumw[-1], totals[other])
+            anywhere = rng.random(shape, dtype=np.float32) * cumw[-1]
+            moved = np.where(rng.random(shape, dtype=np.float32) < ANYWHERE, anywhere, moved)
+            target = np.where(rng.random(shape, dtype=np.float32) < wander, moved, target)
         pos = np.minimum(np.searchsorted(cumw, target, side="right"), len(cumw) - 1)
         return order[pos].astype(np.int16)
 
-    fav = _drifting(draw(groups.shape), draw, rng)
+    fav = _drifting(draw(groups.shape), draw, by_departments(n_used, *DRIFT), rng)
     epoch_days = rng.integers(*EPOCH_DAYS, n).astype(np.int16)
     epoch_phase = rng.integers(0, EPOCH_DAYS[0], n).astype(np.int16)
 

@@ -32,6 +32,17 @@ class Scale:
 ARTICLES_PER_DEPARTMENT = 353
 
 
+def by_departments(n_departments: int, at_small: float, at_full: float) -> float:
+    """A behaviour parameter calibrated at `small` (~29 departments) and `full` (299), log-interpolated in between.
+
+    With fewer departments, independent choices of one customer meet in the same department more often; the
+    parameters that set how broad and how stable a customer's departments are compensate, so that the shopper
+    statistics (department Jaccard of two years, same-department basket pairs) hold at every scale.
+    """
+    t = np.clip(np.log(max(n_departments, 1) / 29) / np.log(299 / 29), 0.0, 1.0)
+    return float(at_small + t * (at_full - at_small))
+
+
 def _scaled(name: str, n_articles: int, n_customers: int) -> Scale:
     """A scale with the real ratios: products per article, active share, transactions per active customer,
     articles per department."""

@@ -19,29 +19,36 @@ import numpy as np
 
 from .catalog import PRICE_DIVISOR, Catalog
 from .customers import N_FAVOURITE_DEPTS, Customers, activity_windows
-from .scales import Scale, daily_volume, in_sale
+from .scales import Scale, by_departments, daily_volume, in_sale
 
 #: Transactions per active customer: 1 + negative binomial with this spread (real: mean 23.2, median 9, p90 61).
 COUNT_SD = 36.0
 MAX_PER_CUSTOMER = 1900
 #: Basket sizes before they are cut at the customer's last purchase: 1 with BASKET_SINGLE, else 2 + geometric
 #: with mean BASKET_EXTRA_MEAN, at most MAX_BASKET (real: mean 3.6 items, 71% of baskets with more than one).
-BASKET_SINGLE = 0.25
-BASKET_EXTRA_MEAN = 2.4
+BASKET_SINGLE = 0.27
+BASKET_EXTRA_MEAN = 2.8
 MAX_BASKET = 40
 #: What a basket's further item is, relative to a random earlier item of the basket: a colour variant (same
 #: product code), another article of its department, of its index, or a new draw from the customer's taste.
-ROLE_P = np.array([0.14, 0.05, 0.41, 0.40])
+ROLE_P = (np.array([0.14, 0.0, 0.46, 0.40]), np.array([0.14, 0.15, 0.25, 0.46]))  # (at small, at full)
 _VARIANT, _DEPARTMENT, _INDEX, _TASTE = range(4)
-EXPLORE = 0.35  # share of taste draws outside the customer's favourite departments (by department size)
-REPEAT = 0.01  # share of purchases that re-buy an article of an earlier basket of the same customer
+#: (at small, at full): share of taste draws outside the customer's favourite departments (by department size)
+EXPLORE = (0.0, 0.05)
+REPEAT = (0.01, 0.0)  # share of purchases that re-buy an article of an earlier basket of the same customer
 FAVOURITE_SLOT_P = np.array([0.22, 0.19, 0.17, 0.15, 0.14, 0.13])
+FAVOURITES_PER_DEPARTMENT = 0.02  # favourites shopped at once: this share of the departments (6 of 299) ...
+MIN_FAVOURITES = 4  # ... but at least this many
+#: (at small, at full): share of moves 'within the index' that go to another favourite outside it when no
+#: favourite of the customer is in that index
+INDEX_OUTSIDE = (0.4, 0.0)
+INDEX_STAY = 0.3  # ... or stay in the item's department
 #: Article choice inside a department: N_CANDIDATES by popularity, the best by these bonuses plus Gumbel noise.
 N_CANDIDATES = 4
 STYLE_BONUS = 1.5
 COLOUR_BONUS = 0.7
 COLOUR_MATCH_BONUS = 6.0  # same colour group as the basket item it attaches to
-TYPE_MATCH_BONUS = 4.0  # same product type as the basket item it attaches to
+TYPE_MATCH_BONUS = 5.0  # same product type as the basket item it attaches to
 _COVID = (544, 590)  # 2020-03-15 .. 2020-05-01: shops closed, online share up
 
 
@@ -115,8 +122,10 @@ def _basket_sizes(counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         m = n_t // 2 + 1000
         more = np.where(rng.random(m) < BASKET_SINGLE, 1, 1 + rng.geometric(p, m))
         sizes = np.concatenate([sizes, np.minimum(more, MAX_BASKET)])
-    cuts = np.union1d(np.cumsum(sizes), np.cumsum(counts))
+    cuts = np.concatenate([np.cumsum(sizes), np.cumsum(counts)])
     cuts = cuts[cuts <= n_t]
+    cuts.sort()  # distinct sorted cut points (np.union1d hashes: several times slower here)
+    cuts = cuts[np.r_[True, cuts[1:] != cuts[:-1]]]
     return np.diff(np.r_[0, cuts])
 
 
@@ -140,18 +149,32 @@ def _by_position(pos: np.ndarray):
     return order, np.searchsorted(pos[order], np.arange(int(pos.max()) + 2))
 
 
+def favourite_slots(n_departments: int) -> int:
+    """How many favourite departments a customer shops at once: a share of the catalogue's departments (6 at the
+    real 299), so that a customer covers the same share of the catalogue at every scale."""
+    return int(np.clip(round(n_departments * FAVOURITES_PER_DEPARTMENT), MIN_FAVOURITES, N_FAVOURITE_DEPTS))
+
+
 def _departments(cust: Customers, customer, day, role, parent, by_pos, cat: Catalog, dept_of_index, rng):
     """Department and anchor of every item: taste draws, then attachments copied or moved within the index,
     position by position (a parent always sits at an earlier position). The anchor of an item is the taste draw
     its chain of parents starts from."""
     n_t = len(day)
-    slot = np.searchsorted(np.cumsum(FAVOURITE_SLOT_P), rng.random(n_t), side="right").clip(0, N_FAVOURITE_DEPTS - 1)
+    n_used = int((np.bincount(cat.dept) > 0).sum())
+    n_slots = favourite_slots(n_used)
+    slot_p = np.cumsum(FAVOURITE_SLOT_P[:n_slots]) / FAVOURITE_SLOT_P[:n_slots].sum()
+    slot = np.searchsorted(slot_p, rng.random(n_t), side="right").clip(0, n_slots - 1)
     dept = cust.departments_on(customer, day, slot).astype(np.int32)
-    explore = rng.random(n_t) < EXPLORE
+    explore = rng.random(n_t) < by_departments(n_used, *EXPLORE)
     size = np.bincount(cat.dept, minlength=len(dept_of_index.index_of)).astype(np.float64)
     cum = np.cumsum(size) / size.sum()
     dept[explore] = np.searchsorted(cum, rng.random(int(explore.sum())), side="right").clip(0, len(cum) - 1)
-    u, u2 = rng.random(n_t), rng.random(n_t)
+    u, u2, u3 = rng.random(n_t), rng.random(n_t), rng.random(n_t)
+    # for a move within the index: another of the customer's favourites of the day, if it is in that index
+    other = cust.departments_on(customer, day, rng.integers(0, n_slots, n_t)).astype(np.int32)
+    other2 = cust.departments_on(customer, day, rng.integers(0, n_slots, n_t)).astype(np.int32)
+    index_of = dept_of_index.index_of
+    index_outside = by_departments(n_used, *INDEX_OUTSIDE)
     anchor = np.arange(n_t, dtype=np.int64)
     order, bounds = by_pos
     for k in range(1, len(bounds) - 1):
@@ -160,8 +183,15 @@ def _departments(cust: Customers, customer, day, role, parent, by_pos, cat: Cata
         pd = dept[p]
         moved = dept_of_index.pick(pd, u[items])
         moved = np.where(moved == pd, dept_of_index.pick(pd, u2[items]), moved)  # rather another department
+        fav = np.where(other[items] == pd, other2[items], other[items])
+        # no other favourite in the index: another favourite, or the same department, or any of the index
+        u_i = u3[items]
+        fallback = np.where(u_i < index_outside, fav, np.where(u_i < index_outside + INDEX_STAY, pd, moved))
+        moved = np.where((index_of[fav] == index_of[pd]) & (fav != pd), fav, fallback)
         taste = r == _TASTE
-        dept[items] = np.where(taste, dept[items], np.where(r == _INDEX, moved, pd))
+        own = dept[items]
+        own = np.where(taste & (own == pd), fav, own)  # a further taste draw: rather another department
+        dept[items] = np.where(taste, own, np.where(r == _INDEX, moved, pd))
         anchor[items] = np.where(taste, items, anchor[p])
     return dept, anchor
 
@@ -283,7 +313,10 @@ def sample_transactions(scale: Scale, cat: Catalog, cust: Customers, weights: np
     basket = np.repeat(np.arange(n_b, dtype=np.int32), size)
     pos = (np.arange(n_t) - b_first[basket]).astype(np.int32)
     parent = b_first[basket] + (rng.random(n_t) * pos).astype(np.int64)
-    role = np.where(pos == 0, _TASTE, np.searchsorted(np.cumsum(ROLE_P), rng.random(n_t), side="right")
+    n_used = int((np.bincount(cat.dept) > 0).sum())  # departments of this catalogue
+    t = by_departments(n_used, 0.0, 1.0)
+    role_p = (1 - t) * ROLE_P[0] + t * ROLE_P[1]
+    role = np.where(pos == 0, _TASTE, np.searchsorted(np.cumsum(role_p), rng.random(n_t), side="right")
                     .clip(0, 3)).astype(np.int8)
     day = bday[basket]
     customer = active[owner[basket]]
@@ -298,11 +331,10 @@ def sample_transactions(scale: Scale, cat: Catalog, cust: Customers, weights: np
     # article choice by week: first items; further taste draws (matching the first item); the items attached to
     # an earlier one (matching their anchor); then colour variants
     article = np.zeros(n_t, dtype=np.int32)
-    first_item = b_first[basket]
-    link_to = np.where(role == _TASTE, first_item, anchor)
+    link_to = np.where(role == _TASTE, b_first[basket], anchor)
     del anchor
-    passes = (anchor_is_self := link_to == np.arange(n_t), (role == _TASTE) & ~anchor_is_self,
-              (role != _TASTE) & (role != _VARIANT))
+    first = link_to == np.arange(n_t)  # the first item of each basket
+    passes = (first, (role == _TASTE) & ~first, (role != _TASTE) & (role != _VARIANT))
     for k, chosen in enumerate(passes):
         pick = np.flatnonzero(chosen)
         pick = pick[stable_argsort(day[pick] // 7)]
@@ -310,14 +342,14 @@ def sample_transactions(scale: Scale, cat: Catalog, cust: Customers, weights: np
         link = article[link_to[pick]] if k else np.full(len(pick), -1, dtype=np.int32)
         article[pick] = _pick_articles(day[pick] // 7, dept[pick], (cust.fav_style[c], cust.fav_master[c], link),
                                        cat, colour_master, weights, rng)
-    del pick, c, link, dept, link_to, passes, first_item
+    del pick, c, link, dept, link_to, passes, first
     _variants(article, day, role, parent, by_pos, cat, rng)
     del parent, role, by_pos
 
     # re-buys: copy an article of an earlier basket of the same customer, mostly a recent one
     cust_first = (np.cumsum(counts) - counts)[owner]
     before = (b_first - cust_first)[basket]  # items of the customer's earlier baskets
-    repeat = (rng.random(n_t) < REPEAT) & (before > 0)
+    repeat = (rng.random(n_t) < by_departments(n_used, *REPEAT)) & (before > 0)
     rep = np.flatnonzero(repeat)
     src = b_first[basket[rep]] - 1 - np.floor(rng.random(len(rep)) ** 3 * before[rep]).astype(np.int64)
     del before, cust_first
