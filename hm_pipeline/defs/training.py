@@ -301,7 +301,8 @@ def recommendation_evaluation(
         recall = ranked_stats.get("recall", {})
         (tmp / "evaluation.md").write_text(table + "\n" + ("\nCandidate recall on the held-out week (share of "
                                            "its purchases proposed by each source):\n\n" + shared_table(
-                                               [{"source": n, "recall": v} for n, v in recall.items()]) + "\n"
+                                               [{"source": n, "recall": v} for n, v in recall.items()],
+                                               float_digits=4) + "\n"
                                            if recall else ""))
     context.log.info("\n" + table)
     metadata = {
@@ -317,7 +318,7 @@ def recommendation_evaluation(
     }
     if ranked_stats.get("recall"):
         metadata["held_out_candidate_recall"] = dg.MetadataValue.md(shared_table(
-            [{"source": n, "recall": v} for n, v in ranked_stats["recall"].items()]))
+            [{"source": n, "recall": v} for n, v in ranked_stats["recall"].items()], float_digits=4))
     metadata.update({f"map@12 {row['candidate']}": row["map@12"] for row in rows})
     return dg.MaterializeResult(metadata=metadata)
 
