@@ -132,3 +132,18 @@ def test_why_names_the_proposing_sources_and_the_features_that_pushed_each_item_
         assert len(reason["features"]) <= 3 and all(gain > 0 for _, _, gain in reason["features"])
         gains = [gain for _, _, gain in reason["features"]]
         assert gains == sorted(gains, reverse=True)
+
+
+def test_a_variant_without_a_source_equals_collecting_without_it():
+    """Ablations cut the full table: the pairs only that source proposed and its columns go, n_sources is recounted."""
+    data = world(5).at(DAYS - 7)
+    customers = np.arange(0, N_CUSTOMERS, 3, dtype=np.int32)
+    full, _ = two_stage.PairTable.build(data, customers)
+    rows, x, names = full.view(two_stage.Variant(frozenset({"trending"})))
+    sources = {n: s for n, s in two_stage.SOURCES.items() if n != "trending"}
+    table = two_stage.collect_candidates(data, customers, sources)
+    expected, expected_names, _ = two_stage.pair_features(data, table)
+    assert names == expected_names and "trending_rank" not in names
+    np.testing.assert_array_equal(full.customer[rows], table.customer)
+    np.testing.assert_array_equal(full.article[rows], table.article)
+    np.testing.assert_allclose(x, expected, equal_nan=True)

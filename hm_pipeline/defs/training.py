@@ -314,7 +314,9 @@ def recommendation_evaluation(
         "extra_fit_seconds": dg.MetadataValue.json({k: round(v, 2) for k, v in fit_seconds.items()}),
         "fused_recommender": fused_note,
         "ranked_recommender": ranked_note,
-        "ranked_candidates": dg.MetadataValue.json(ranked_stats),
+        "ranked_candidates": dg.MetadataValue.json({k: v for k, v in ranked_stats.items() if "seconds" not in k}),
+        "ranked_scoring_seconds": dg.MetadataValue.json({k: round(v, 2) for k, v in ranked_stats.items()
+                                                         if "seconds" in k}),
     }
     if ranked_stats.get("recall"):
         metadata["held_out_candidate_recall"] = dg.MetadataValue.md(shared_table(

@@ -165,9 +165,14 @@ class PairTable:
 
     def view(self, variant: Variant) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """(row mask, feature matrix of those rows, feature names) of a variant."""
-        rows = variant.rows(~np.isnan(self.source_rank), self.source_names)
+        proposed = ~np.isnan(self.source_rank)
+        rows = variant.rows(proposed, self.source_names)
         cols = variant.columns(self.names, self.groups)
-        return rows, self.x[np.ix_(rows, cols)], [self.names[i] for i in cols]
+        x, names = self.x[np.ix_(rows, cols)], [self.names[i] for i in cols]
+        if variant.disabled_sources and "n_sources" in names:  # count only the sources the variant keeps
+            on = [i for i, n in enumerate(self.source_names) if n not in variant.disabled_sources]
+            x[:, names.index("n_sources")] = proposed[rows][:, on].sum(axis=1)
+        return rows, x, names
 
 
 @dataclass
@@ -272,7 +277,7 @@ def fit_ranker(train: list[LabelWeek], valid: LabelWeek, config: RankerConfig, v
     importance = {n: round(float(g / max(gain.sum(), 1e-12)), 4)
                   for n, g in sorted(zip(names, gain), key=lambda t: -t[1])}
     weeks = [{"role": role, "first_day": w.cutoff, "customers_buying": w.customers, "rows": int(len(w.y)),
-              "positives": int(w.y.sum()), "seconds": round(w.seconds, 2),
+              "positives": int(w.y.sum()),
               "recall": {k: round(v, 4) for k, v in w.recall.items()}}
              for role, w in [*(("train", t) for t in train), ("validation", valid)]]
     curves = {f"{s} map@{K}": [round(float(v), 5) for v in curve[s][f"map@{K}"]] for s in curve}
