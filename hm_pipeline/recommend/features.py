@@ -1,7 +1,8 @@
 """Features of every (customer, candidate) pair, vectorized over a chunk of customers (numpy / scipy.sparse only).
 
 Everything comes from `SourceData` (purchases strictly before the cutoff) and the candidate table. Missing values
-are NaN (LightGBM treats them as missing). `FEATURE_GROUPS` names the groups the ablations switch off.
+are NaN (LightGBM treats them as missing). `pair_features` also returns the feature groups the ablations switch
+off (sources, als, image, history, popularity, article, customer).
 """
 
 from __future__ import annotations
@@ -94,9 +95,6 @@ def _history_by(data: SourceData, customers: np.ndarray, code: np.ndarray | None
     n_codes = int(code.max(initial=0)) + 1
     key, count, day = _grouped(customer * n_codes + code[h.article[flat]], h.count[flat], h.last_day[flat])
     return key, count, day, n_codes
-
-
-FEATURE_GROUPS: dict[str, tuple[str, ...]] = {}  # filled by `pair_features` names: group -> feature names
 
 
 def pair_features(data: SourceData, table: CandidateTable) -> tuple[np.ndarray, list[str], dict[str, list[str]]]:
