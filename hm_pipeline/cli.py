@@ -61,6 +61,13 @@ def cmd_recommend(args: argparse.Namespace) -> int:
                  "rank", "source")
     _print_items("recent purchases (last bought, article, name | type | colour [times bought]), newest first:",
                  explanation.recent_purchases, "last_bought", "times_bought")
+    if explanation.path == "ranked":
+        from hm_pipeline.defs.ranker import explain_ranked
+
+        print("why (rank: sources that proposed it; the 3 features that pushed it up most, value -> contribution):")
+        for row, reason in zip(explanation.recommended, explain_ranked(layout, args.customer_id)):
+            features = ", ".join(f"{name}={value:.3g} (+{gain:.3f})" for name, value, gain in reason["features"])
+            print(f"  {row['rank']:>2}: {'+'.join(reason['sources']) or 'popularity top-up'}; {features or '-'}")
     return 0
 
 

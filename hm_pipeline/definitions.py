@@ -6,7 +6,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # before numpy loads OpenBLA
 
 import dagster as dg
 
-from hm_pipeline.defs import graph, images, ingest, recommend, training
+from hm_pipeline.defs import graph, images, ingest, ranker, recommend, training
 from hm_pipeline.defs.resources import DataRootResource
 
 #: Image embeddings are partitioned by image folder: the sensor and backfills materialize them, not full_refresh.
@@ -37,6 +37,7 @@ defs = dg.Definitions.merge(
     graph.defs,
     images.defs,
     training.defs,
+    ranker.defs,
     recommend.defs,
     dg.Definitions(jobs=[ingest_job, embed_images_job, full_refresh_job], schedules=[weekly_full_refresh],
                    resources={"data_root": DataRootResource()}),

@@ -27,7 +27,9 @@ def test_small_statistics_realistic(small_data):
     assert 18.0 <= st["distinct_articles_per_active_customer_mean"] <= 23.5
     assert 0.02 <= st["repeat_share_of_transactions"] <= 0.22
     cv = st["transactions_per_article_sd"] / st["transactions_per_article_mean"]
-    assert 1.5 <= cv <= 4.0  # heavy-tailed article popularity (real: ~2.3; this scale ~1.6, full ~2.2)
+    # heavy-tailed article popularity over two years (real: ~2.3 over 105k articles); at this scale's 10k articles a
+    # week's concentration calibrated to the real one (issue #14: top-12 take 2.8%) leaves less spread: ~1.5
+    assert 1.35 <= cv <= 4.0
     assert st["transactions_per_article_max"] >= 20 * st["transactions_per_article_mean"]  # blockbusters (real: 167x)
     assert 0.003 <= st["articles_never_sold_share"] <= 0.03  # real: 0.9%
     assert 0.005 <= st["age_blank_share"] <= 0.02
@@ -35,7 +37,7 @@ def test_small_statistics_realistic(small_data):
     assert 19 <= st["age_mode_under_35"] <= 27 and 44 <= st["age_mode_35_plus"] <= 56
     assert 0.0005 <= st["price_min"] and st["price_max"] <= 0.6
     assert 0.62 <= st["sales_channel_2_share"] <= 0.78
-    assert st["top_index_group_share_of_purchases"] >= 0.55  # stable tastes
+    assert st["top_index_group_share_of_purchases"] >= 0.45  # tastes (they drift over two years: issue #14)
     assert st["last_week_on_articles_sold_week_before"] >= 0.6  # recency signal
 
 
@@ -47,6 +49,10 @@ def test_tastes_lifecycle_and_seasons(small_data):
     assert (tx.day >= cat.launch[tx.article]).all(), "no sale before launch"
 
     group = tax.dept_index_group[cat.dept[tx.article]]
+    # a customer's top index group takes more of their purchases than with articles shuffled between customers
+    top = [np.bincount(tx.customer.astype(np.int64) * 5 + g, minlength=len(cust) * 5).reshape(-1, 5).max(axis=1).sum()
+           for g in (group, np.random.default_rng(0).permutation(group))]
+    assert top[0] > top[1] + 0.05 * len(tx)
     age = cust.age[tx.customer]
     divided = list(tax.index_group_name).index("Divided")
     young, older = age < 25, (age >= 45) & (age < 60)
@@ -58,6 +64,7 @@ def test_tastes_lifecycle_and_seasons(small_data):
     ss = cat.season[tx.article] == 1
     assert ss[summer].mean() > 1.3 * ss[winter].mean()
 
-    # customers come back to their departments: the next purchase's department was seen before far above chance
-    repeat_dept = cust.fav_depts[tx.customer] == cat.dept[tx.article][:, None]
-    assert repeat_dept.any(axis=1).mean() > 0.5
+    # customers come back to their departments of the time (favourites drift): far above chance
+    favourite = cust.fav_depts[tx.customer, cust.epoch(tx.customer, tx.day)] == cat.dept[tx.article][:, None]
+    chance = (np.bincount(cat.dept) / len(cat))[cust.fav_depts[tx.customer, 0]].sum(axis=1).mean()
+    assert favourite.any(axis=1).mean() > 0.5 > chance

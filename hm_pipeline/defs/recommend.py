@@ -1,9 +1,9 @@
 """Dagster wiring of the last step: `fused_recommendations` -> `submission_csv` (group `recommendations`).
 
-`fused_recommendations` reads every input into index space (`recommend.inputs`): the purchase history from
-transactions.parquet, SIMILAR from similar.parquet, the production ALS model with the full matrix's id maps, and
-from the graph the customer->department, customer->index and customer->AgeGroup pairs, each one batched statement
-run in `UNWIND $customer_ids` chunks. `fuse` then gives 12 unique articles to every customer of customers.parquet.
+`fused_recommendations` ranks every customer's candidates with the production `ranker_model`
+(`recommend.two_stage`): sources and features from all purchases, the production ALS model, SIMILAR, and from the
+graph the customer->department / index pairs (the image source's filter) and AgeGroups, each one batched statement
+over Customer.idx ranges. Every customer of customers.parquet gets 12 unique articles.
 `submission_csv` writes the Kaggle file in sample_submission.csv (else customers.csv) order, validates it at a
 temporary path and only then replaces the previous file; a blocking check re-reads and validates it again.
 (No `from __future__ import annotations` here: Dagster reads the Config annotations at run time.)
@@ -18,17 +18,18 @@ from pydantic import Field
 
 from hm_pipeline.atomic import write_parquet
 from hm_pipeline.defs.graph import GraphStoreResource
-from hm_pipeline.defs.images import similar_dir
 from hm_pipeline.markdown import markdown_table
 from hm_pipeline.defs.metadata import OWNERS
 from hm_pipeline.defs.resources import DataRootResource
-from hm_pipeline.defs.training import PRODUCTION_MODEL, als_dir, interactions_dir
 from hm_pipeline.graph.store import AGE_GROUPS_PART, GRAPH_PART
-from hm_pipeline.images.tables import SIMILAR_FILE
 from hm_pipeline.layout import DataLayout
 from hm_pipeline.recommend import inputs
-from hm_pipeline.recommend.config import FusionConfig, FusionData
-from hm_pipeline.recommend.fusion import fuse
+from hm_pipeline.defs.ranker import load_rankers, ranker_config, ranker_inputs
+from hm_pipeline.recommend import two_stage
+from hm_pipeline.recommend.candidate_sources import SOURCES
+from hm_pipeline.recommend.candidates import Source
+from hm_pipeline.recommend.fusion import Path as FusionPath
+from hm_pipeline.recommend.fusion import Recommendations
 from hm_pipeline.recommend.stored import fused_path, fused_table, read_fused
 from hm_pipeline.recommend.submission import K, validate_submission, write_submission
 
@@ -43,20 +44,17 @@ def submission_path(layout: DataLayout) -> Path:
 class FusedRecommendationsConfig(dg.Config):
     graph_chunk: int = Field(0, description="customers per batched graph call (a Customer.idx range); 0 = the "
                              "backend's default: all in one call on the embedded engine, 50,000 on Neo4j")
-    seed: int = Field(0, description="seed of the random order of candidates without a score")
-    repurchase_days: int = Field(28, description="own purchases of the last N days are repurchase candidates")
-    trending_days: int = Field(7, description="bestseller window of the trending source")
-    chunk_customers: int = Field(100_000, description="customers fused at once (bounds memory)")
+    chunk_customers: int = Field(50_000, description="customers whose candidates are ranked at once (bounds memory)")
 
 
 @dg.asset(
     owners=OWNERS,
     group_name=GROUP,
-    deps=["product_graph", "customer_age_groups", "similar_products", "als_model", "transactions"],
-    kinds={"parquet", "cypher"},
-    description="12 unique articles for every customer: image-similar candidates filtered by the department and "
-    "index the customer bought from (batched graph queries), repurchase and trending candidates, ranked by the "
-    "production ALS model, co-purchase fallback and age-group popularity for cold start (fused.parquet).",
+    deps=["product_graph", "customer_age_groups", "similar_products", "als_model", "ranker_model", "transactions"],
+    kinds={"parquet", "lightgbm", "cypher"},
+    description="12 unique articles for every customer: the candidates of every source (repurchase, image-similar "
+    "with the graph's department AND index filter, ALS, bought together, same product, trending, age-group and "
+    "global popularity) ranked by the production `ranker_model`, topped up by popularity (fused.parquet).",
 )
 def fused_recommendations(
     context: dg.AssetExecutionContext, config: FusedRecommendationsConfig, data_root: DataRootResource,
@@ -73,35 +71,36 @@ def fused_recommendations(
         clock = now
 
     catalog = inputs.Catalog.read(layout)
-    history = inputs.read_history(layout, catalog)
-    lap("read_history")
-    similar = inputs.read_similar(similar_dir(layout) / SIMILAR_FILE, catalog)
-    lap("read_similar")
-    als = inputs.read_als(als_dir(layout) / PRODUCTION_MODEL, interactions_dir(layout) / "full", catalog)
-    lap("read_als")
+    ranker = load_rankers(layout, "production")["ranked"]
+    source_inputs, _ = ranker_inputs(layout, ranker_config(layout))
+    data = source_inputs.at(source_inputs.purchases.last_day + 1)
+    lap("read_inputs")
     with graph_store.open(layout, read_only=True) as store:
         store.ensure_complete(GRAPH_PART)
         store.ensure_complete(AGE_GROUPS_PART)
-        attributes, filter_calls = inputs.graph_attribute_filter(store, catalog, config.graph_chunk or None)
+        data.attributes, filter_calls = inputs.graph_attribute_filter(store, catalog, config.graph_chunk or None)
         lap("graph_department_index")
-        age_group, age_calls = inputs.graph_age_groups(store, catalog, config.graph_chunk or None)
+        data.age_group, age_calls = inputs.graph_age_groups(store, catalog, config.graph_chunk or None)
         lap("graph_age_groups")
-    fusion_config = FusionConfig(seed=config.seed, repurchase_days=config.repurchase_days,
-                                 trending_days=config.trending_days, chunk_customers=config.chunk_customers)
-    recs = fuse(FusionData(history, similar, attributes, als, age_group), fusion_config)
-    lap("fuse")
+    results, stats = two_stage.recommend(data, {"ranked": ranker}, np.arange(catalog.n_customers),
+                                         chunk=config.chunk_customers)
+    items, source = results["ranked"]
+    codes = np.array([Source[name.upper()] for name in SOURCES] + [Source.POPULAR], np.int8)  # -1: the top-up
+    recs = Recommendations(np.arange(catalog.n_customers, dtype=np.int32), items, codes[source],
+                           np.full(catalog.n_customers, FusionPath.RANKED, np.int8))
+    lap("rank")
     table = fused_table(recs, catalog)
     out = fused_path(layout)
     write_parquet(table, out)
     lap("write")
     report = recs.report()
-    context.log.info(f"fused {report['customers']} customers; seconds per stage {seconds}")
+    context.log.info(f"ranked {report['customers']} customers; seconds per stage {seconds}")
     mix = [{"source": s, "items": n, "share": round(n / max(table.num_rows, 1), 4)}
            for s, n in report["source_mix"].items()]
     return dg.MaterializeResult(metadata={
         "dagster/row_count": table.num_rows,
         "customers": report["customers"],
-        **{f"path_share/{p}": round(v, 4) for p, v in report["path_shares"].items()},
+        "candidates_per_customer": stats["candidates_per_customer"],
         "source_mix": dg.MetadataValue.md(markdown_table(mix)),
         "seconds_per_stage": dg.MetadataValue.json(seconds),
         "total_seconds": round(sum(seconds.values()), 3),

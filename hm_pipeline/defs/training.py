@@ -27,6 +27,7 @@ from hm_pipeline.defs.metadata import OWNERS
 from hm_pipeline.defs.resources import DataRootResource
 from hm_pipeline.images.tables import SIMILAR_FILE
 from hm_pipeline.layout import DataLayout
+from hm_pipeline.markdown import markdown_table as shared_table
 from hm_pipeline.recommend import inputs as fusion_inputs
 from hm_pipeline.recommend.offline import age_group_codes, fused_candidates, train_only_data
 from hm_pipeline.training.als import AlsParams, fit_als, load_model, save_model
@@ -218,8 +219,10 @@ class EvaluationConfig(dg.Config):
     filter_already_liked_items: bool = Field(
         False, description="drop already-bought articles from ALS lists (H&M customers often re-buy)")
     popularity_window_days: int = Field(7, description="bestseller window for popularity / trending")
-    fused: bool = Field(True, description="also score the fused recommender and its ablations (skipped, and "
-                        "said so in the metadata, while similar_products has not been materialized)")
+    fused: bool = Field(True, description="also score the seed's fused recommender and its ablations (skipped, "
+                        "and said so in the metadata, while similar_products has not been materialized)")
+    ranked: bool = Field(True, description="score the ranked (two-stage) recommender and its ablations "
+                         "(`ranker_model`'s eval recipe)")
 
 
 def _fused_others(layout: DataLayout, split: TimeSplit) -> dict:
@@ -241,11 +244,12 @@ def _fused_others(layout: DataLayout, split: TimeSplit) -> dict:
 @dg.asset(
     owners=OWNERS,
     group_name=GROUP,
-    deps=[interaction_matrix, als_model, "similar_products"],
+    deps=[interaction_matrix, als_model, "similar_products", "ranker_model"],
     kinds={"numpy", "json"},
     description="MAP@12 / precision@12 / recall@12 on the held-out window for popularity, repurchase + trending, "
-    "the configured ALS, ALS per confidence option, and the fused recommender with its ablations (all fit on "
-    "train-only data); markdown + JSON.",
+    "the configured ALS, ALS per confidence option, the seed's fused recommender, and the ranked recommender with "
+    "its ablations (all fit on data before the held-out week), each with the 95% bootstrap interval of its "
+    "difference to the best baseline; markdown + JSON.",
 )
 def recommendation_evaluation(
     context: dg.AssetExecutionContext, config: EvaluationConfig, data_root: DataRootResource
@@ -277,8 +281,19 @@ def recommendation_evaluation(
                   f"{similar_dir(layout) / SIMILAR_FILE} missing (materialize similar_products)"))
     if config.fused and not similar_ready:
         context.log.warning(f"fused recommender {fused_note}")
+    contenders, ranked_stats = {}, {}
+    from hm_pipeline.defs.ranker import eval_recommenders, ranker_dir  # defs.ranker imports this module
+
+    ranker_ready = (ranker_dir(layout) / "eval" / MANIFEST).is_file()
+    if config.ranked and ranker_ready:
+        contenders, ranked_stats = eval_recommenders(layout, np.unique(split.test.user))
+    ranked_note = ("scored" if contenders else "not scored: " + ("disabled in config" if not config.ranked else
+                   "materialize `ranker_model` first"))
+    if config.ranked and not ranker_ready:
+        context.log.warning(f"ranked recommender {ranked_note}")
     rows = evaluate_candidates(split, candidates, window_days=config.popularity_window_days,
-                               filter_already_liked_items=config.filter_already_liked_items, others=others)
+                               filter_already_liked_items=config.filter_already_liked_items, others=others,
+                               contenders=contenders)
     table = markdown_table(rows)
     extra = {"interaction_matrix": mconf, "als": params.as_dict(),
              "filter_already_liked_items": config.filter_already_liked_items}
@@ -286,7 +301,12 @@ def recommendation_evaluation(
     with atomic_path(out) as tmp:
         tmp.mkdir()
         (tmp / "evaluation.json").write_text(to_json(rows, split, extra))
-        (tmp / "evaluation.md").write_text(table + "\n")
+        recall = ranked_stats.get("recall", {})
+        (tmp / "evaluation.md").write_text(table + "\n" + ("\nCandidate recall on the held-out week (share of "
+                                           "its purchases proposed by each source):\n\n" + shared_table(
+                                               [{"source": n, "recall": v} for n, v in recall.items()],
+                                               float_digits=4) + "\n"
+                                           if recall else ""))
     context.log.info("\n" + table)
     metadata = {
         "dagster/row_count": len(rows),
@@ -296,7 +316,14 @@ def recommendation_evaluation(
         "holdout": f"{split.describe()['test_first_date']} .. {split.describe()['test_last_date']}",
         "extra_fit_seconds": dg.MetadataValue.json({k: round(v, 2) for k, v in fit_seconds.items()}),
         "fused_recommender": fused_note,
+        "ranked_recommender": ranked_note,
+        "ranked_candidates": dg.MetadataValue.json({k: v for k, v in ranked_stats.items() if "seconds" not in k}),
+        "ranked_scoring_seconds": dg.MetadataValue.json({k: round(v, 2) for k, v in ranked_stats.items()
+                                                         if "seconds" in k}),
     }
+    if ranked_stats.get("recall"):
+        metadata["held_out_candidate_recall"] = dg.MetadataValue.md(shared_table(
+            [{"source": n, "recall": v} for n, v in ranked_stats["recall"].items()], float_digits=4))
     metadata.update({f"map@12 {row['candidate']}": row["map@12"] for row in rows})
     return dg.MaterializeResult(metadata=metadata)
 

@@ -18,6 +18,8 @@ class Source(IntEnum):
     COPURCHASE = 4
     AGE_POPULAR = 5
     POPULAR = 6
+    BOUGHT_TOGETHER = 7
+    SAME_PRODUCT = 8
 
     @property
     def label(self) -> str:

@@ -30,6 +30,7 @@ class Path(IntEnum):
     REPURCHASE = 4  # only own recent items and popularity
     ALS = 5  # precomputed ALS candidates and popularity
     POPULARITY = 6  # bought before, but only popularity lists apply
+    RANKED = 7  # the two-stage recommender: every source's candidates ranked by the learned model
 
     @property
     def label(self) -> str:

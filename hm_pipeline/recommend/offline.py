@@ -3,7 +3,7 @@
 Everything is built from the purchases before the held-out window: the history (repurchase, trending, co-purchase,
 age popularity), the department/index filter (`AttributeFilter.from_history`: the pairs the graph's batched query
 returns, restricted to training purchases; the graph itself holds the held-out week too), and the ALS model fit on
-the train-only matrix. SIMILAR comes from the images only and age groups from the customers' ages (no purchases).
+the train-only matrix (its top 12 per customer are the `als` source, `als_candidates`). SIMILAR comes from the images only and age groups from the customers' ages (no purchases).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ import scipy.sparse as sp
 
 from hm_pipeline.graph.age_groups import GROUP_NAMES, age_group_names
 from hm_pipeline.recommend.attribute_filter import AttributeFilter, encode_codes
+from hm_pipeline.recommend.candidate_sources import als_top_n
+from hm_pipeline.recommend.candidates import Candidates
 from hm_pipeline.recommend.config import FusionConfig, FusionData
 from hm_pipeline.recommend.fusion import fuse
 from hm_pipeline.recommend.history import PurchaseHistory
@@ -49,7 +51,20 @@ def train_only_data(
     history = PurchaseHistory.from_transactions(train.user, train.item, train.day, train.n_users, train.n_items)
     department = encode_codes(department_no, np.empty(0, np.asarray(department_no).dtype))[0]
     index = encode_codes(index_code, np.empty(0, np.asarray(index_code).dtype))[0]
-    return FusionData(history, similar, AttributeFilter.from_history(history, department, index), als, age_group)
+    return FusionData(history, similar, AttributeFilter.from_history(history, department, index), als, age_group,
+                      als_candidates(history, als))
+
+
+def als_candidates(history: PurchaseHistory, als: AlsFactors | None, n: int = 12, pool: int = 4096,
+                   days: int = 28) -> Candidates | None:
+    """The fusion's `als` source: each customer's ALS top-`n` among the `pool` articles with the most distinct
+    buyers over the last `days` (every customer in the model)."""
+    if als is None:
+        return None
+    recent = history.last_day > history.last_date - days  # one entry per (customer, article): distinct buyers
+    buyers = np.bincount(history.article[recent], minlength=history.n_articles)
+    top = np.lexsort((np.arange(history.n_articles), -buyers))[:pool]
+    return als_top_n(als, np.flatnonzero(als.user_row >= 0), top[buyers[top] > 0].astype(np.int32), n)
 
 
 def fused_candidates(

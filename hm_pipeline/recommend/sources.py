@@ -8,7 +8,7 @@ from collections.abc import Callable
 import numpy as np
 import scipy.sparse as sp
 
-from hm_pipeline.recommend.candidates import Candidates, broadcast, top_k_per_customer
+from hm_pipeline.recommend.candidates import Candidates, broadcast, sorted_unique, top_k_per_customer
 from hm_pipeline.recommend.config import FusionConfig, FusionData
 
 CandidateSource = Callable[[FusionData, np.ndarray, FusionConfig], Candidates]
@@ -52,6 +52,14 @@ def repurchase(data: FusionData, customers: np.ndarray, config: FusionConfig) ->
     return Candidates.build(np.asarray(customers)[owner], h.article[flat], score)
 
 
+def _distinct_pairs(customer: np.ndarray, article: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each (customer, article) once: popularity counts buyers, so one bulk buyer moves an article by one."""
+    if not len(customer):
+        return customer, article
+    key = sorted_unique(np.asarray(customer, np.int64) << 32 | np.asarray(article, np.int64))
+    return (key >> 32).astype(np.int32), (key & 0xFFFFFFFF).astype(np.int32)
+
+
 def _bestsellers(article: np.ndarray, group: np.ndarray, n_groups: int, n_articles: int, k: int):
     """Per group, the k most-bought articles (count desc, article_idx asc; unsold articles never listed):
     (n_groups x k) article_idx (-1 padded) and counts."""
@@ -75,8 +83,9 @@ def _list_length(config: FusionConfig) -> int:
 
 
 def trending(data: FusionData, customers: np.ndarray, config: FusionConfig) -> Candidates:
-    """Last `trending_days` bestsellers, the same for everyone (or per age group with `trending_per_age_group`)."""
-    tx_customer, tx_article, _ = data.history.window_counts(config.trending_days)
+    """Last `trending_days` bestsellers by distinct buyers, the same for everyone (or per age group with
+    `trending_per_age_group`)."""
+    tx_customer, tx_article = _distinct_pairs(*data.history.window_counts(config.trending_days)[:2])
     k = _list_length(config)
     if config.trending_per_age_group and data.age_group is not None:
         n_groups = int(data.age_group.max(initial=0)) + 1
@@ -88,20 +97,22 @@ def trending(data: FusionData, customers: np.ndarray, config: FusionConfig) -> C
 
 
 def age_popular(data: FusionData, customers: np.ndarray, config: FusionConfig) -> Candidates:
-    """Cold start: for customers with no purchases, the last `age_popular_days` bestsellers of their age group."""
+    """Cold start: for customers with no purchases, the last `age_popular_days` bestsellers (distinct buyers) of
+    their age group."""
     if data.age_group is None:
         return Candidates.empty()
     customers = np.asarray(customers)
     cold = customers[~data.history.has_purchases()[customers]]
-    tx_customer, tx_article, _ = data.history.window_counts(config.age_popular_days)
+    tx_customer, tx_article = _distinct_pairs(*data.history.window_counts(config.age_popular_days)[:2])
     n_groups = int(data.age_group.max(initial=0)) + 1
     top, counts = _bestsellers(tx_article, data.age_group[tx_customer], n_groups, data.n_articles, _list_length(config))
     return _grouped(cold, data.age_group[cold], top, counts)
 
 
 def popular(data: FusionData, customers: np.ndarray, config: FusionConfig) -> Candidates:
-    """All-time bestsellers, unsold articles included (count desc, article_idx asc): never short of articles."""
-    counts = np.bincount(data.history.tx_article, minlength=data.n_articles)
+    """All-time bestsellers by distinct buyers, unsold articles included (count desc, article_idx asc): never short
+    of articles."""
+    counts = np.bincount(data.history.article, minlength=data.n_articles)  # one entry per (customer, article)
     top = np.lexsort((np.arange(data.n_articles), -counts))[: _list_length(config)]
     return broadcast(np.asarray(customers), top.astype(np.int32), counts[top].astype(np.float32))
 

@@ -1,7 +1,7 @@
 """Non-personalised and repurchase baselines; each returns (len(users), k) int32 article_idx, -1 padded.
 
-- `popularity`: the articles most bought in the last `window_days` of training (ties: lower article_idx first),
-  the same list for everyone.
+- `popularity`: the articles with the most distinct buyers in the last `window_days` of training (ties: lower
+  article_idx first), the same list for everyone: one bulk buyer moves an article by one.
 - `repurchase_then_trending`: the customer's own distinct past articles, most recent purchase first, then the
   popularity list minus what is already in the row.
 """
@@ -17,11 +17,12 @@ DEFAULT_WINDOW_DAYS = 7
 
 
 def bestsellers(train: Purchases, n: int, window_days: int = DEFAULT_WINDOW_DAYS) -> np.ndarray:
-    """The `n` most-bought article_idx in the last `window_days` of `train` (may be shorter if few were sold)."""
+    """The `n` article_idx with the most distinct buyers in the last `window_days` of `train` (may be shorter if few were sold)."""
     if window_days < 1:
         raise ValueError(f"window_days must be >= 1, got {window_days}")
-    recent = train.item[train.day > train.last_day - window_days]
-    counts = np.bincount(recent, minlength=train.n_items)
+    recent = train.day > train.last_day - window_days
+    pairs = np.unique(train.user[recent].astype(np.int64) * train.n_items + train.item[recent])
+    counts = np.bincount(pairs % train.n_items, minlength=train.n_items)  # distinct buyers, not transactions
     order = np.lexsort((np.arange(train.n_items), -counts))  # count desc, then article_idx asc
     top = order[:n]
     return top[counts[top] > 0].astype(np.int32)

@@ -1,6 +1,7 @@
 """Score candidate recommenders on the held-out window: a table of MAP@12 / P@12 / R@12 as dicts, markdown, JSON.
 
-Every candidate is fit on `split.train` only. ALS serves the customers that are rows of its (k-core) matrix;
+Every candidate is fit on `split.train` only. Each row's MAP@12 difference to the best baseline comes with a 95%
+bootstrap interval over customers (`bootstrap.difference_interval`). ALS serves the customers that are rows of its (k-core) matrix;
 every other evaluated customer gets the popularity list, and the table says how many the model served itself.
 """
 
@@ -17,10 +18,13 @@ from hm_pipeline.markdown import markdown_table as shared_markdown_table
 from hm_pipeline.training.als import recommend_rows
 from hm_pipeline.training.baselines import DEFAULT_WINDOW_DAYS, popularity, repurchase_then_trending
 from hm_pipeline.training.interactions import InteractionMatrix
-from hm_pipeline.training.metrics import K, RankingScores, evaluated_users, ranking_scores, relevant_matrix
+from hm_pipeline.training.bootstrap import difference_interval
+from hm_pipeline.training.metrics import K, RankingScores, evaluated_users, per_user_scores, ranking_scores, \
+    relevant_matrix
 from hm_pipeline.training.split import TimeSplit
 
-COLUMNS = ("candidate", f"map@{K}", f"precision@{K}", f"recall@{K}", "users_evaluated", "served_by_model", "note")
+COLUMNS = ("candidate", f"map@{K}", f"precision@{K}", f"recall@{K}", "map diff", "95% interval", "users_evaluated",
+           "served_by_model", "note")
 
 
 @dataclass(frozen=True)
@@ -53,27 +57,44 @@ def evaluate_candidates(
     window_days: int = DEFAULT_WINDOW_DAYS,
     filter_already_liked_items: bool = False,
     others: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None,
+    contenders: Mapping[str, Callable[[np.ndarray], np.ndarray]] | None = None,
 ) -> list[dict]:
-    """One row per candidate: popularity, repurchase + trending, each ALS model (popularity fallback), then each of
-    `others` (e.g. the fused recommender): a function from customer_idx array to (n, k) article_idx, -1 padded."""
+    """One row per candidate: popularity, repurchase + trending, each ALS model (popularity fallback), each of
+    `others` (e.g. the seed's fusion), then each of `contenders` (e.g. the ranked recommender and its ablations);
+    `others` and `contenders` are functions from customer_idx array to (n, k) article_idx, -1 padded.
+
+    Every row also gets its MAP@k difference to the best baseline (the best row that is not a contender) with a
+    95% bootstrap interval over customers (paired resampling)."""
     train = split.train
     relevant = relevant_matrix(split.test.user, split.test.item, train.n_users, train.n_items)
     users = evaluated_users(relevant)
     popular = popularity(train, users, k, window_days)
-    rows = [
-        _row("popularity", ranking_scores(popular, users, relevant), len(users),
-             f"top {k} of the last {window_days} training days"),
-        _row("repurchase + trending", ranking_scores(repurchase_then_trending(train, users, k, window_days), users,
-                                                     relevant), len(users),
-             "own articles, newest first, then last-week bestsellers"),
-    ]
+    rows, ap = [], {}
+
+    def add(name: str, recs: np.ndarray, served: int, note: str, contender: bool = False) -> None:
+        rows.append({**_row(name, ranking_scores(recs, users, relevant), served, note), "contender": contender})
+        ap[name] = per_user_scores(recs, users, relevant)[0]
+
+    add("popularity", popular, len(users), f"top {k} of the last {window_days} training days by distinct buyers")
+    add("repurchase + trending", repurchase_then_trending(train, users, k, window_days), len(users),
+        "own articles, newest first, then last-week bestsellers")
     for name, candidate in als.items():
         recs, served = als_recommendations(candidate.model, candidate.interactions, users, popular, k,
                                            filter_already_liked_items)
-        rows.append(_row(name, ranking_scores(recs, users, relevant), served,
-                         f"{len(users) - served} users outside the k-core matrix got popularity"))
+        add(name, recs, served, f"{len(users) - served} users outside the k-core matrix got popularity")
     for name, recommend in (others or {}).items():
-        rows.append(_row(name, ranking_scores(recommend(users), users, relevant), len(users), ""))
+        add(name, recommend(users), len(users), "")
+    for name, recommend in (contenders or {}).items():
+        add(name, recommend(users), len(users), "", contender=True)
+    baselines = [r for r in rows if not r["contender"]]
+    best = max(baselines, key=lambda r: r[f"map@{k}"])["candidate"]
+    for row in rows:
+        row["vs best baseline"] = best
+        if row["candidate"] == best:
+            row.update({"map diff": 0.0, "95% interval": ""})
+            continue
+        diff, low, high = difference_interval(ap[row["candidate"]], ap[best])
+        row.update({"map diff": round(diff, 5), "95% interval": f"[{low:+.5f}, {high:+.5f}]"})
     return rows
 
 

@@ -78,10 +78,7 @@ def ranking_scores(recommendations: np.ndarray, users: np.ndarray, relevant: sp.
         raise ValueError("every evaluated user needs >= 1 relevant item (use evaluated_users)")
     if not len(users):
         return RankingScores(0.0, 0.0, 0.0, 0, k)
-    hits = hit_matrix(recs, users, relevant)
-    precision_at = np.cumsum(hits, axis=1) / np.arange(1, k + 1)
-    ap = (precision_at * hits).sum(axis=1) / np.minimum(n_relevant, k)
-    n_hits = hits.sum(axis=1)
+    ap, n_hits = per_user_scores(recs, users, relevant)
     return RankingScores(
         map_at_k=float(ap.mean()),
         precision_at_k=float((n_hits / k).mean()),
@@ -89,3 +86,14 @@ def ranking_scores(recommendations: np.ndarray, users: np.ndarray, relevant: sp.
         users=len(users),
         k=k,
     )
+
+
+def per_user_scores(recommendations: np.ndarray, users: np.ndarray, relevant: sp.csr_matrix
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """AP@k and the number of hits of each user's row (for MAP and its bootstrap interval over customers)."""
+    recs = np.asarray(recommendations)
+    k = recs.shape[1]
+    n_relevant = np.diff(relevant.indptr)[np.asarray(users)]
+    hits = hit_matrix(recs, users, relevant)
+    precision_at = np.cumsum(hits, axis=1) / np.arange(1, k + 1)
+    return (precision_at * hits).sum(axis=1) / np.minimum(n_relevant, k), hits.sum(axis=1)

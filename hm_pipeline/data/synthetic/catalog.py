@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .scales import N_DAYS, N_WEEKS, Scale, day_of_year
+from .scales import N_DAYS, N_WEEKS, Scale, by_departments, day_of_year
 from .taxonomy import Taxonomy
 
 #: Mean base price (SEK) per product group; prices are written as SEK / 5900 like the real file (e.g. 299.9/5900).
@@ -18,12 +18,32 @@ _GROUP_PRICE_SEK = {"Garment Upper body": 230, "Garment Lower body": 290, "Garme
 PRICE_DIVISOR = 5900.0
 #: Log-normal popularity spread per article and per product code, times a Pareto factor with this shape: the
 #: upper tail is heavy (a few blockbusters sell 10k-50k times) while the lower tail stays log-normal.
-POPULARITY_SIGMA = (0.8, 0.5)
-POPULARITY_PARETO = 2.1
+POPULARITY_SIGMA = ((0.25, 0.15), (0.2, 0.1))  # (at small, at full) x (article, product code)
+POPULARITY_PARETO = (4.0, 8.0)  # (at small, at full): see scales.by_departments
+#: Hits: a fixed number of articles (not a share of the catalogue: a week's top sellers are a few dozen articles at
+#: every scale) that together take HIT_SHARE of every week's sales weight (real last week: top-12 articles 2.8% of
+#: sales, top-100 13.4%, top 1% of the catalogue 19.5%).
+N_HITS = 300
+HIT_SHARE = (0.05, 0.18)  # (at small, at full): a larger catalogue's tail takes more without them
+#: Popularity factor of basics (long-lived articles): the long-run best sellers.
+BASIC_POPULARITY = 1.3
 #: Product codes launch evenly from this many days before the window to this many days before its end.
 LAUNCH_SPAN = (120, 12)
 #: Share of articles launched after the window (in the catalogue, never sold: ~1% of real articles).
 UNSOLD_SHARE = 0.006
+#: Real share of product codes with 1..10 articles (colour variants); longer codes follow the power law
+#: k^-VARIANTS_TAIL_EXPONENT up to VARIANTS_MAX (real: mean 2.23, median 1, max 75).
+_VARIANTS_P = (0.5096, 0.2524, 0.1048, 0.0503, 0.0252, 0.0165, 0.0097, 0.0068, 0.0044, 0.0038)
+VARIANTS_TAIL_EXPONENT = 2.4
+VARIANTS_MAX = 75
+#: Real department sizes (articles per department) at the 0, 5, ..., 100% quantiles (mean 353, median 256).
+_DEPT_SIZE_QUANTILES = (1, 8, 25, 48, 71, 102, 135, 155, 193, 223, 256, 284, 313, 369, 400, 455, 519, 659, 866, 1116,
+                        2032)
+#: Real share of the catalogue's articles per index (by index code).
+INDEX_ARTICLE_SHARE = {"A": 0.246, "B": 0.064, "C": 0.066, "D": 0.144, "F": 0.119, "G": 0.084, "H": 0.114,
+                       "I": 0.087, "J": 0.044, "S": 0.032}
+#: Hidden style clusters (shared by a product code's variants); customers prefer some of them.
+N_STYLES = 12
 _OUTER_TYPES = {"Coat", "Jacket", "Blazer", "Outdoor overall", "Boots"}
 _SUMMER_TYPES = {"Shorts", "Swimsuit", "Bikini top", "Swimwear bottom", "Swimwear set", "Swimwear top", "Sarong",
                  "Sandals", "Flip flop", "Heeled sandals", "Straw hat", "Sunglasses", "Vest top", "Dress", "Wedge"}
@@ -63,7 +83,9 @@ class Catalog:
     rise: np.ndarray  # float32 days to peak
     tau: np.ndarray  # float32 decay time constant in days (basics: long)
     season: np.ndarray  # int8: 0 all year, 1 spring/summer, 2 autumn/winter
+    style: np.ndarray  # int8 hidden style cluster of the product code (0..N_STYLES-1)
     popularity: np.ndarray  # float64
+    hit: np.ndarray  # bool, one of the N_HITS hits
     price_sek: np.ndarray  # float64 base price in SEK (a round tier)
     has_image: np.ndarray  # bool
     name_word: np.ndarray  # per product code: word position, material, 3 features, description blank flag
@@ -93,20 +115,92 @@ def _product_codes(n: int, rng: np.random.Generator) -> np.ndarray:
     return np.sort(rng.choice(codes, n, replace=False)).astype(np.int32)
 
 
+def variants_distribution() -> np.ndarray:
+    """P(a product code has k articles) for k = 1..VARIANTS_MAX, as in the real catalogue."""
+    head = np.array(_VARIANTS_P)
+    k = np.arange(len(head) + 1, VARIANTS_MAX + 1, dtype=np.float64)
+    tail = k ** -VARIANTS_TAIL_EXPONENT
+    return np.r_[head, tail / tail.sum() * (1.0 - head.sum())]
+
+
 def _variants_per_code(n_codes: int, n_articles: int, rng: np.random.Generator) -> np.ndarray:
-    """Variants per product code (>= 1, geometric tail), summing exactly to `n_articles`."""
-    mean_extra = n_articles / n_codes - 1.0
-    counts = 1 + rng.geometric(1.0 / (1.0 + mean_extra), n_codes) - 1
+    """Variants per product code drawn from the real distribution, adjusted to sum exactly to `n_articles`."""
+    counts = 1 + rng.choice(VARIANTS_MAX, n_codes, p=variants_distribution())
     diff = n_articles - counts.sum()
     while diff != 0:
-        if diff > 0:
-            counts += np.bincount(rng.integers(0, n_codes, diff), minlength=n_codes)
+        if diff > 0:  # lengthen codes that already have variants (keeps the share of single-article codes)
+            multi = np.flatnonzero((counts > 1) & (counts < VARIANTS_MAX))
+            counts += np.bincount(rng.choice(multi, diff), minlength=n_codes)
         else:
             over = np.flatnonzero(counts > 1)
             take = rng.choice(over, min(-diff, len(over)), replace=False)
             counts[take] -= 1
+        counts = np.minimum(counts, VARIANTS_MAX)
         diff = n_articles - counts.sum()
     return counts
+
+
+def department_sizes(n_departments: int, n_articles: int) -> np.ndarray:
+    """Target articles per department (descending), shaped like the real department sizes, summing to n_articles."""
+    q = np.interp((np.arange(n_departments) + 0.5) / n_departments, np.linspace(0, 1, len(_DEPT_SIZE_QUANTILES)),
+                  _DEPT_SIZE_QUANTILES)[::-1]
+    return q * (n_articles / q.sum())
+
+
+def _index_share(tax: Taxonomy) -> np.ndarray:
+    share = np.array([INDEX_ARTICLE_SHARE[code] for code in tax.index_code])
+    return share / share.sum()
+
+
+def choose_departments(tax: Taxonomy, n: int, rng: np.random.Generator) -> np.ndarray:
+    """`n` departments: every index gets its share of them (its real share of articles; at least one when n
+    allows), chosen within the index by weight; a smaller scale has fewer departments of the real size."""
+    n_all = len(tax.dept_no)
+    score = np.log(tax.dept_weight) + rng.gumbel(size=n_all)
+    if n >= n_all:
+        return np.argsort(-score, kind="stable")
+    index = tax.section_index[tax.dept_section]
+    quota = n * _index_share(tax)
+    k = np.floor(quota).astype(np.int64)
+    if n >= len(quota):
+        k = np.maximum(k, 1)
+    while k.sum() > n:
+        k[np.argmax(k)] -= 1
+    while k.sum() < n:
+        k[np.argmax(quota - k)] += 1
+    order = np.lexsort((-score, index))
+    first = np.searchsorted(index[order], np.arange(len(quota)))
+    rank = np.arange(n_all) - first[index[order]]
+    chosen = order[rank < k[index[order]]]
+    return chosen[np.argsort(-score[chosen], kind="stable")]
+
+
+def _sizes_by_index(tax: Taxonomy, depts: np.ndarray, sizes: np.ndarray) -> np.ndarray:
+    """Target size of each of `depts` (ordered by weight): the sizes, largest first, go to the index furthest below
+    its real share of articles (its heaviest department still without a size). One step per department."""
+    index = tax.section_index[tax.dept_section[depts]]
+    want = _index_share(tax) * sizes.sum()
+    have = np.zeros(len(want))
+    free = np.ones(len(depts), dtype=bool)
+    out = np.empty(len(depts))
+    for size in np.sort(sizes)[::-1]:
+        open_index = np.bincount(index[free], minlength=len(want)) > 0
+        ix = int(np.argmax(np.where(open_index, want - have, -np.inf)))
+        d = int(np.flatnonzero(free & (index == ix))[0])
+        out[d], free[d] = size, False
+        have[ix] += size
+    return out
+
+
+def _code_departments(tax: Taxonomy, scale: Scale, per_code: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Department of every product code: codes in random order fill the departments to their target sizes."""
+    depts = choose_departments(tax, scale.n_departments, rng)
+    bounds = np.cumsum(_sizes_by_index(tax, depts, department_sizes(len(depts), int(per_code.sum()))))
+    perm = rng.permutation(len(per_code))
+    mid = np.cumsum(per_code[perm]) - per_code[perm] / 2.0
+    code_dept = np.empty(len(per_code), dtype=np.int32)
+    code_dept[perm] = depts[np.minimum(np.searchsorted(bounds, mid, side="right"), len(depts) - 1)]
+    return code_dept
 
 
 def _pick_in_blocks(cum: np.ndarray, offsets: np.ndarray, block: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -130,10 +224,7 @@ def build_catalog(scale: Scale, tax: Taxonomy, rng: np.random.Generator) -> Cata
     cs = np.cumsum(steps)
     variant = (cs - np.repeat(cs[np.cumsum(per_code) - per_code] - 1, per_code)).clip(1, 999).astype(np.int32)
 
-    # departments: the scale uses the `n_departments` most important ones
-    used = np.sort(np.argsort(-tax.dept_weight, kind="stable")[: scale.n_departments])
-    w = tax.dept_weight[used] / tax.dept_weight[used].sum()
-    code_dept = used[rng.choice(len(used), n_codes, p=w)].astype(np.int32)
+    code_dept = _code_departments(tax, scale, per_code, rng)
     code_type = tax.dept_type_index[_pick_in_blocks(tax.dept_type_cumweight, tax.dept_type_offsets, code_dept,
                                                     rng.random(n_codes))]
     code_app = rng.choice(len(tax.appearance_no), n_codes, p=tax.appearance_weight)
@@ -172,9 +263,10 @@ def build_catalog(scale: Scale, tax: Taxonomy, rng: np.random.Generator) -> Cata
     launch[rng.random(n) < UNSOLD_SHARE] = N_DAYS + 30
     launch = launch.astype(np.int32)
 
-    popularity = rng.lognormal(0.0, POPULARITY_SIGMA[0], n) * rng.lognormal(0.0, POPULARITY_SIGMA[1], n_codes)[code_pos]
-    popularity *= 1.0 + rng.pareto(POPULARITY_PARETO, n)
-    popularity *= np.where(basic[code_pos], 0.6, 1.0)
+    sigma = [by_departments(scale.n_departments, a, b) for a, b in zip(*POPULARITY_SIGMA)]
+    popularity = rng.lognormal(0.0, sigma[0], n) * rng.lognormal(0.0, sigma[1], n_codes)[code_pos]
+    popularity *= 1.0 + rng.pareto(by_departments(scale.n_departments, *POPULARITY_PARETO), n)
+    popularity *= np.where(basic[code_pos], BASIC_POPULARITY, 1.0)
 
     group = tax.product_group_name[code_type]
     base = np.array([_GROUP_PRICE_SEK.get(g, 100) for g in group], dtype=np.float64)
@@ -182,6 +274,9 @@ def build_catalog(scale: Scale, tax: Taxonomy, rng: np.random.Generator) -> Cata
     code_price = np.clip(np.round(base * rng.lognormal(0.0, 0.4, n_codes) / 10) * 10, 10, 3490)
     price_sek = code_price[code_pos] * np.where(rng.random(n) < 0.1, 0.8, 1.0)
     price_sek = np.clip(np.round(price_sek / 10) * 10, 10, 3490)
+
+    hit = np.zeros(n, dtype=bool)
+    hit[rng.choice(n, min(N_HITS, n // 10), replace=False, p=popularity / popularity.sum())] = True
 
     has_image = np.ones(n, dtype=bool)
     has_image[rng.choice(n, scale.n_without_image, replace=False)] = False
@@ -199,7 +294,9 @@ def build_catalog(scale: Scale, tax: Taxonomy, rng: np.random.Generator) -> Cata
         rise=rise,
         tau=tau,
         season=season,
+        style=rng.integers(0, N_STYLES, n_codes).astype(np.int8)[code_pos],
         popularity=popularity,
+        hit=hit,
         price_sek=price_sek,
         has_image=has_image,
         name_word=rng.integers(0, len(NAME_WORDS), n_codes),
@@ -210,7 +307,8 @@ def build_catalog(scale: Scale, tax: Taxonomy, rng: np.random.Generator) -> Cata
 
 
 def weekly_weights(cat: Catalog) -> np.ndarray:
-    """(n_articles, N_WEEKS) float32 purchase weight: popularity x life cycle (launch, rise, decay) x season."""
+    """(n_articles, N_WEEKS) float32 purchase weight: popularity x life cycle (launch, rise, decay) x season; the
+    hits on sale take HIT_SHARE of each week's weight."""
     mid = np.arange(N_WEEKS, dtype=np.float32) * 7 + 3
     age = mid[None, :] - cat.launch[:, None].astype(np.float32)
     # an article sells from the first full week after its launch day (never before launch)
@@ -220,7 +318,12 @@ def weekly_weights(cat: Catalog) -> np.ndarray:
     ss = 1.0 + 0.8 * np.cos(2 * np.pi * (doy - 170) / 365)
     aw = 1.0 + 0.8 * np.cos(2 * np.pi * (doy - 340) / 365)
     seasonal = np.stack([np.ones_like(ss), ss, aw])[cat.season]
-    return (life * seasonal * cat.popularity[:, None]).astype(np.float32)
+    w = (life * seasonal * cat.popularity[:, None]).astype(np.float32)
+    hits, rest = w[cat.hit].sum(axis=0), w[~cat.hit].sum(axis=0)
+    share = by_departments(len(np.unique(cat.dept)), *HIT_SHARE)
+    boost = np.where(hits > 0, share / (1 - share) * rest / np.maximum(hits, 1e-30), 1.0)
+    w[cat.hit] *= boost.astype(np.float32)
+    return w
 
 
 def article_table(cat: Catalog, tax: Taxonomy) -> dict[str, pa.Array]:

@@ -7,10 +7,24 @@ from dataclasses import dataclass
 import numpy as np
 
 from .csvio import ByteTable, byte_table, fixed_byte_table
-from .scales import N_DAYS, Scale
+from .scales import N_DAYS, Scale, by_departments
 from .taxonomy import INDEX_GROUPS, Taxonomy
 
 N_FAVOURITE_DEPTS = 6
+#: Taste drift: a customer's favourite departments live in epochs of EPOCH_DAYS (random per customer); at each new
+#: epoch every favourite is replaced with probability DRIFT (real department Jaccard of year 1 vs 2: 0.165).
+N_EPOCHS = 13
+EPOCH_DAYS = (80, 160)
+DRIFT = (1.0, 0.35)  # (at small, at full): see scales.by_departments
+#: Favourites are drawn by sqrt(department size) above SIZE_KNEE articles (idiosyncratic tastes), by size below it
+#: (a tiny department does not draw the demand of a large one).
+SIZE_KNEE = 60.0
+SIZE_CAP = False
+#: (at small, at full): share of later favourites drawn from an index group drawn by age again, not the
+#: customer's own two groups
+WANDER = (1.0, 0.0)
+ANYWHERE = 0.5  # share of the wandering favourites drawn from the whole catalogue instead
+N_FAVOURITE_STYLES = 2
 _GROUPS = list(INDEX_GROUPS)  # index group numbers, positions used below
 # P(primary index group | age band): Ladieswear, Divided, Menswear, Baby/Children, Sport
 _AGE_BANDS = np.array([25, 35, 45, 60, 200])
@@ -38,12 +52,24 @@ class Customers:
     postal: np.ndarray  # int32 position in postal code pool
     postal_pool: np.ndarray  # (k, 64) uint8
     primary_group: np.ndarray  # int8 index-group position
-    fav_depts: np.ndarray  # (n, N_FAVOURITE_DEPTS) int16 department positions
+    fav_depts: np.ndarray  # (n, N_EPOCHS, N_FAVOURITE_DEPTS) int16 department positions, per taste epoch
+    epoch_days: np.ndarray  # int16 length of the customer's taste epochs
+    epoch_phase: np.ndarray  # int16 day offset of the customer's first epoch boundary
     fav_master: np.ndarray  # (n, 2) int8 perceived colour master positions
+    fav_style: np.ndarray  # (n, N_FAVOURITE_STYLES) int8 hidden style clusters (catalog.N_STYLES)
     p_online: np.ndarray  # float32 channel-2 propensity
 
     def __len__(self) -> int:
         return len(self.age)
+
+    def epoch(self, customer: np.ndarray, day: np.ndarray) -> np.ndarray:
+        """Taste epoch of customers on days (an index into the second axis of `fav_depts`)."""
+        e = (day.astype(np.int32) + self.epoch_phase[customer]) // self.epoch_days[customer]
+        return np.minimum(e, N_EPOCHS - 1)
+
+    def departments_on(self, customer: np.ndarray, day: np.ndarray, slot: np.ndarray) -> np.ndarray:
+        """The favourite department in `slot` of customers on days (their taste drifts)."""
+        return self.fav_depts[customer, self.epoch(customer, day), slot]
 
 
 CLUB_STATUS = ("ACTIVE", "PRE-CREATE", "LEFT CLUB")
@@ -70,7 +96,18 @@ def _ages(n: int, rng: np.random.Generator) -> np.ndarray:
     return age
 
 
-def build_customers(scale: Scale, tax: Taxonomy, dept_weight: np.ndarray, rng: np.random.Generator) -> Customers:
+def _drifting(first: np.ndarray, draw, drift: float, rng: np.random.Generator) -> np.ndarray:
+    """(n, N_EPOCHS, k) favourites: epoch 0 is `first`; later epochs keep each favourite or redraw it (`drift`)."""
+    n, k = first.shape
+    fresh = np.concatenate([first[:, None, :], draw((n, N_EPOCHS - 1, k))], axis=1)
+    redraw = rng.random((n, N_EPOCHS, k), dtype=np.float32) < drift
+    redraw[:, 0, :] = True
+    src = np.maximum.accumulate(np.where(redraw, np.arange(N_EPOCHS, dtype=np.int8)[None, :, None], 0), axis=1)
+    return np.take_along_axis(fresh, src, axis=1)
+
+
+def build_customers(scale: Scale, tax: Taxonomy, dept_weight: np.ndarray, rng: np.random.Generator,
+                    n_styles: int = 12) -> Customers:
     """`dept_weight` is the share of catalogue articles per department (0 for unused departments)."""
     n = scale.n_customers
     ids = hex_ids(n, rng, sort=True)
@@ -96,10 +133,13 @@ def build_customers(scale: Scale, tax: Taxonomy, dept_weight: np.ndarray, rng: n
     parent = (np.nan_to_num(age) >= 28) & (np.nan_to_num(age) <= 48) & (rng.random(n) < 0.35)
     secondary = np.where(parent, 3, (rng.random(n)[:, None] > cum).sum(axis=1).clip(0, 4)).astype(np.int8)
 
+    n_used = int((dept_weight > 0).sum())
+    wander = by_departments(n_used, *WANDER)
     # favourite departments: 4 from the primary index group, 2 from the secondary, by department weight
     dept_group = tax.dept_index_group
     order = np.lexsort((np.arange(len(dept_group)), dept_group))
-    w = dept_weight[order]
+    size = dept_weight[order] * scale.n_articles
+    w = np.minimum(size, SIZE_KNEE) if SIZE_CAP else size / np.sqrt(np.maximum(size, SIZE_KNEE))
     g_sorted = dept_group[order]
     starts = np.searchsorted(g_sorted, np.arange(len(_GROUPS)))
     ends = np.searchsorted(g_sorted, np.arange(len(_GROUPS)), side="right")
@@ -112,15 +152,35 @@ def build_customers(scale: Scale, tax: Taxonomy, dept_weight: np.ndarray, rng: n
     empty = totals[groups] <= 0
     lo = np.where(empty, 0.0, base[groups])
     span = np.where(empty, cumw[-1], totals[groups])
-    target = lo + rng.random(groups.shape) * span
-    pos = np.minimum(np.searchsorted(cumw, target, side="right"), len(cumw) - 1)
-    fav = order[pos].astype(np.int16)
+
+    def draw(shape: tuple[int, ...]) -> np.ndarray:
+        g = (slice(None),) + (None,) * (len(shape) - 2) + (slice(None),)
+        target = lo[g] + rng.random(shape, dtype=np.float32) * span[g]
+        if len(shape) > 2:  # later epochs: some favourites wander to an index group drawn by age again
+            u = rng.random(shape, dtype=np.float32)
+            other = np.zeros(shape, dtype=np.int8)
+            for j in range(cum.shape[1] - 1):
+                other += u > cum[:, j, None, None]
+            other_empty = totals[other] <= 0
+            moved = np.where(other_empty, 0.0, base[other]) + rng.random(shape, dtype=np.float32) * np.where(
+                other_empty, cumw[-1], totals[other])
+            anywhere = rng.random(shape, dtype=np.float32) * cumw[-1]
+            moved = np.where(rng.random(shape, dtype=np.float32) < ANYWHERE, anywhere, moved)
+            target = np.where(rng.random(shape, dtype=np.float32) < wander, moved, target)
+        pos = np.minimum(np.searchsorted(cumw, target, side="right"), len(cumw) - 1)
+        return order[pos].astype(np.int16)
+
+    fav = _drifting(draw(groups.shape), draw, by_departments(n_used, *DRIFT), rng)
+    epoch_days = rng.integers(*EPOCH_DAYS, n).astype(np.int16)
+    epoch_phase = rng.integers(0, EPOCH_DAYS[0], n).astype(np.int16)
 
     master_w = np.bincount(tax.colour_master, weights=tax.colour_weight, minlength=len(tax.master_id))
     fav_master = rng.choice(len(tax.master_id), (n, 2), p=master_w / master_w.sum()).astype(np.int8)
     p_online = rng.beta(1.1, 0.48, n).astype(np.float32)
+    fav_style = rng.integers(0, n_styles, (n, N_FAVOURITE_STYLES)).astype(np.int8)
 
-    return Customers(ids, age, fn, active, club, news, postal, pool, primary, fav, fav_master, p_online)
+    return Customers(ids, age, fn, active, club, news, postal, pool, primary, fav, epoch_days, epoch_phase,
+                     fav_master, fav_style, p_online)
 
 
 def customer_fields(cust: Customers) -> list[tuple[ByteTable, np.ndarray]]:

@@ -14,7 +14,7 @@ import pyarrow.compute as pc
 from hm_pipeline.atomic import remove_stale_temps
 from hm_pipeline.data.schema import ARTICLES, CUSTOMERS, SAMPLE_SUBMISSION_COLUMNS, TRANSACTIONS
 
-from .catalog import Catalog, article_id_strings, article_table, build_catalog, weekly_weights
+from .catalog import N_STYLES, Catalog, article_id_strings, article_table, build_catalog, weekly_weights
 from .csvio import ByteTable, byte_table, fixed_byte_table, quote_where_needed, write_csv, write_table_csv
 from .customers import Customers, build_customers, customer_fields
 from .images import folder_tasks, render_folder, start_pool
@@ -100,11 +100,12 @@ def _scale(name: str) -> Scale:
 
 def _customers(cfg: Scale, tax: Taxonomy, cat: Catalog, rng: np.random.Generator) -> Customers:
     dept_share = np.bincount(cat.dept, minlength=len(tax.dept_no)) / len(cat)
-    return build_customers(cfg, tax, dept_share, rng)
+    return build_customers(cfg, tax, dept_share, rng, n_styles=N_STYLES)
 
 
 def _transactions(cfg: Scale, tax: Taxonomy, cat: Catalog, cust: Customers, rng: np.random.Generator) -> Transactions:
-    return sample_transactions(cfg, cat, cust, weekly_weights(cat), tax.colour_master[cat.colour], rng)
+    return sample_transactions(cfg, cat, cust, weekly_weights(cat), tax.colour_master[cat.colour], rng,
+                               dept_index=tax.section_index[tax.dept_section])
 
 
 def sample_data(scale: str, seed: int = 42) -> SyntheticData:

@@ -12,6 +12,7 @@ from hm_pipeline.data.schema import FIRST_DATE
 
 from .catalog import Catalog
 from .customers import Customers
+from .shopper_stats import shopper_stats, stats_table
 from .taxonomy import Taxonomy
 from .transactions import Transactions
 
@@ -26,6 +27,7 @@ class GenerationReport:
     stats: dict[str, float]
     first_date: str
     last_date: str
+    shopper: dict[str, float] = field(default_factory=dict)  # issue #14's statistics (shopper_stats.TARGETS)
     seconds: dict[str, float] = field(default_factory=dict)  # wall seconds per stage
     cpu_seconds: dict[str, float] = field(default_factory=dict)  # CPU seconds of the main process per stage
 
@@ -43,6 +45,9 @@ class GenerationReport:
         lines += [f"  {k:<28} {v:>12,}" for k, v in self.taxonomy.items()]
         lines.append("statistics:")
         lines += [f"  {k:<44} {v:>12.4f}" for k, v in self.stats.items()]
+        if self.shopper:
+            lines.append("shopper statistics beside real H&M values:")
+            lines.append(stats_table(self.shopper))
         if self.seconds:
             lines.append("wall (s): " + ", ".join(f"{k} {v:.1f}" for k, v in self.seconds.items()))
         if self.cpu_seconds:
@@ -129,4 +134,8 @@ def build_report(scale: str, seed: int, out_dir: str, cat: Catalog, tax: Taxonom
         "index_groups": int(len(np.unique(ig))),
         "garment_groups": int(len(np.unique(tax.dept_garment_group[cat.dept]))),
     }
-    return GenerationReport(scale, seed, out_dir, counts, taxonomy, stats, _date(tx.day.min()), _date(tx.day.max()))
+    shopper = shopper_stats(tx.day, tx.customer, tx.article, product_code=cat.code_pos, department=cat.dept,
+                            index=tax.section_index[tax.dept_section[cat.dept]], colour_group=cat.colour,
+                            product_type=cat.product_type)
+    return GenerationReport(scale, seed, out_dir, counts, taxonomy, stats, _date(tx.day.min()), _date(tx.day.max()),
+                            {k: round(v, 5) for k, v in shopper.items()})

@@ -16,7 +16,7 @@ EPOCH_DAY = (FIRST_DATE - dt.date(1970, 1, 1)).days  # day 0 as a date32 value
 
 @dataclass(frozen=True)
 class Scale:
-    """Exact row counts of one scale; `n_departments` caps how many departments the catalogue uses."""
+    """Exact row counts of one scale; the catalogue spreads its articles over `n_departments` departments."""
 
     name: str
     n_articles: int
@@ -28,8 +28,24 @@ class Scale:
     n_without_image: int
 
 
-def _scaled(name: str, n_articles: int, n_customers: int, n_departments: int) -> Scale:
-    """A scale with the real ratios: products per article, active share, transactions per active customer."""
+#: Real articles per department (105,542 articles in 299 departments): smaller scales have fewer departments.
+ARTICLES_PER_DEPARTMENT = 353
+
+
+def by_departments(n_departments: int, at_small: float, at_full: float) -> float:
+    """A behaviour parameter calibrated at `small` (~29 departments) and `full` (299), log-interpolated in between.
+
+    With fewer departments, independent choices of one customer meet in the same department more often; the
+    parameters that set how broad and how stable a customer's departments are compensate, so that the shopper
+    statistics (department Jaccard of two years, same-department basket pairs) hold at every scale.
+    """
+    t = np.clip(np.log(max(n_departments, 1) / 29) / np.log(299 / 29), 0.0, 1.0)
+    return float(at_small + t * (at_full - at_small))
+
+
+def _scaled(name: str, n_articles: int, n_customers: int) -> Scale:
+    """A scale with the real ratios: products per article, active share, transactions per active customer,
+    articles per department."""
     full = SCALES["full"]
     active = round(n_customers * full.n_active_customers / full.n_customers)
     return Scale(
@@ -39,7 +55,7 @@ def _scaled(name: str, n_articles: int, n_customers: int, n_departments: int) ->
         n_customers=n_customers,
         n_active_customers=active,
         n_transactions=round(active * full.n_transactions / full.n_active_customers),
-        n_departments=n_departments,
+        n_departments=-(-n_articles // ARTICLES_PER_DEPARTMENT),
         n_without_image=max(2, round(n_articles * full.n_without_image / full.n_articles)),
     )
 
@@ -47,8 +63,8 @@ def _scaled(name: str, n_articles: int, n_customers: int, n_departments: int) ->
 SCALES: dict[str, Scale] = {
     "full": Scale("full", 105_542, 47_224, 1_371_980, 1_362_281, 31_788_324, 299, 442),
 }
-SCALES["small"] = _scaled("small", 10_000, 50_000, 299)
-SCALES["tiny"] = _scaled("tiny", 500, 1_500, 60)
+SCALES["small"] = _scaled("small", 10_000, 50_000)
+SCALES["tiny"] = _scaled("tiny", 500, 1_500)
 
 
 def day_of_year(days: np.ndarray) -> np.ndarray:
