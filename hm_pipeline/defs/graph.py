@@ -2,7 +2,8 @@
 `similar_graph` (SIMILAR relationships and optional embeddings from the image stage), checks.
 
 The backend is one setting: `HM_GRAPH_BACKEND=embedded` (default, no server; `HM_GRAPH_ENGINE` = kuzu|ladybug) or
-`HM_GRAPH_BACKEND=neo4j` with NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE in the environment.
+`HM_GRAPH_BACKEND=neo4j` with NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE in the environment (without
+NEO4J_URI: the data root's local server, `hm-pipeline neo4j start`).
 """
 
 import os
@@ -20,7 +21,7 @@ from pydantic import Field
 from hm_pipeline.defs import images
 from hm_pipeline.defs.metadata import OWNERS
 from hm_pipeline.defs.resources import DataRootResource
-from hm_pipeline.graph import eda
+from hm_pipeline.graph import eda, neo4j_server
 from hm_pipeline.graph.age_groups import age_group_tables
 from hm_pipeline.graph.embedded import DEFAULT_BUFFER_POOL_BYTES, DEFAULT_ENGINE, EmbeddedGraphStore
 from hm_pipeline.graph.model import CUSTOMER
@@ -39,7 +40,8 @@ KINDS = {"cypher", "kuzu", "neo4j"}
 
 
 class GraphStoreResource(dg.ConfigurableResource):
-    """Where the graph lives: `embedded` (a database folder under the data root) or `neo4j` (a server)."""
+    """Where the graph lives: `embedded` (a database folder under the data root) or `neo4j` (a server: `neo4j_uri`,
+    or when that is empty the data root's local server started by `hm-pipeline neo4j start`)."""
 
     backend: Literal["embedded", "neo4j"] = "embedded"
     embedded_engine: Literal["kuzu", "ladybug"] = DEFAULT_ENGINE
@@ -60,12 +62,14 @@ class GraphStoreResource(dg.ConfigurableResource):
                 read_only=read_only,
                 buffer_pool_bytes=self.buffer_pool_bytes,
             )
-        if not self.neo4j_uri:
-            raise ValueError("graph backend 'neo4j' needs NEO4J_URI (and NEO4J_USER, NEO4J_PASSWORD)")
+        uri, user, password = self.neo4j_uri, self.neo4j_user, self.neo4j_password
+        if not uri:  # the data root's own server (`hm-pipeline neo4j start`)
+            local = neo4j_server.connection(layout)
+            uri, user, password = local.uri, neo4j_server.USER, local.password
         return Neo4jGraphStore.connect(
-            self.neo4j_uri,
-            self.neo4j_user,
-            self.neo4j_password,
+            uri,
+            user,
+            password,
             database=self.neo4j_database,
             batch_size=self.batch_size,
             max_retries=self.max_retries,
@@ -81,9 +85,9 @@ def graph_store_from_env(env: Mapping[str, str] | None = None) -> GraphStoreReso
     if backend == "neo4j":
         return GraphStoreResource(
             backend="neo4j",
-            neo4j_uri=dg.EnvVar("NEO4J_URI"),
-            neo4j_user=dg.EnvVar("NEO4J_USER"),
-            neo4j_password=dg.EnvVar("NEO4J_PASSWORD"),
+            neo4j_uri=dg.EnvVar("NEO4J_URI") if "NEO4J_URI" in env else "",
+            neo4j_user=dg.EnvVar("NEO4J_USER") if "NEO4J_USER" in env else neo4j_server.USER,
+            neo4j_password=dg.EnvVar("NEO4J_PASSWORD") if "NEO4J_PASSWORD" in env else "",
             neo4j_database=dg.EnvVar("NEO4J_DATABASE") if "NEO4J_DATABASE" in env else "neo4j",
         )
     if backend != "embedded":

@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 10_000
 #: Rows per batch of image embeddings (2048 floats each: ~8 MB of parameters per 1,000 rows).
 EMBEDDING_BATCH_SIZE = 1_000
+#: Seconds to wait for a TCP/TLS connection to the server before calling it unreachable.
+CONNECT_TIMEOUT_S = 10.0
 LOADING = "loading"
 COMPLETE = "complete"
 
@@ -54,6 +56,25 @@ def row_batches(table: pa.Table, batch_size: int) -> Iterator[list[dict[str, Any
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     for offset in range(0, table.num_rows, batch_size):
         yield table.slice(offset, batch_size).to_pylist()
+
+
+class Neo4jUnavailable(RuntimeError):
+    """The Neo4j server cannot be reached or refuses the credentials (the message names the URI, never the
+    password, and what to check)."""
+
+
+def _connect_message(uri: str, user: str, database: str, error: BaseException) -> str:
+    from neo4j.exceptions import AuthError, ServiceUnavailable
+
+    if isinstance(error, AuthError):
+        return (f"Neo4j at {uri} refused the credentials of user {user!r}: check NEO4J_USER and NEO4J_PASSWORD "
+                f"(for the local server: `hm-pipeline neo4j status`)")
+    if isinstance(error, ServiceUnavailable):
+        return (f"cannot reach Neo4j at {uri} (database {database!r}) within {CONNECT_TIMEOUT_S:.0f} s: "
+                f"{type(error).__name__}: {error}. Check that the server is running and listening on that "
+                f"host and port (local server: `hm-pipeline neo4j status` / `start`), the URI scheme (bolt:// for one "
+                f"server, neo4j:// for a cluster, neo4j+s:// for Aura) and any firewall between")
+    return f"cannot connect to Neo4j at {uri} as {user!r}: {type(error).__name__}: {error}"
 
 
 def _retryable(error: BaseException) -> bool:
@@ -95,11 +116,19 @@ class Neo4jGraphStore(GraphStore):
         driver_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> "Neo4jGraphStore":
-        """Open a driver for `uri` (`driver_options` go to `GraphDatabase.driver`); the password goes to the driver
-        only and is not kept on the store."""
+        """Open a driver for `uri` (`driver_options` go to `GraphDatabase.driver`) and check that the server
+        answers and takes the credentials, within about `CONNECT_TIMEOUT_S`; the password goes to the driver only
+        and is not kept on the store or put in any message."""
         import neo4j
 
-        driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), **(driver_options or {}))
+        options = {"connection_timeout": CONNECT_TIMEOUT_S, "max_transaction_retry_time": 15.0,
+                   **(driver_options or {})}
+        driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), **options)
+        try:
+            driver.verify_connectivity()
+        except Exception as error:
+            driver.close()
+            raise Neo4jUnavailable(_connect_message(uri, user, database, error)) from None
         return cls(driver, database=database, **kwargs)
 
     def __repr__(self) -> str:
