@@ -121,3 +121,54 @@ def test_a_read_access_mode_session_refuses_writes(store):
         with pytest.raises(neo4j.exceptions.ClientError, match="(?i)write"):
             session.execute_read(lambda tx: tx.run("CREATE (:Product {code: 'written-by-a-reader'})").consume())
     assert store.node_counts() == before
+
+
+def _neo4j_resource(state):
+    from hm_pipeline.defs.graph import GraphStoreResource
+
+    return GraphStoreResource(backend="neo4j", neo4j_uri=state.uri, neo4j_password=state.password)
+
+
+def test_the_graph_assets_and_gds_knn_similar_on_neo4j_twice_with_identical_results(neo4j_local, tmp_path):
+    import dagster as dg
+
+    from hm_pipeline.atomic import write_parquet
+    from hm_pipeline.defs import graph as graph_defs
+    from hm_pipeline.defs import images as image_defs
+    from hm_pipeline.defs.resources import DataRootResource
+    from hm_pipeline.images import tables as image_tables
+    from hm_pipeline.layout import DataLayout
+    from hm_pipeline_tests.test_graph_assets import INGEST
+    from hm_pipeline_tests.test_graph_similar import embeddings_for, similar_table
+    from hm_pipeline_tests.test_graph_similar_assets import NO_STATE, _similar_products
+
+    _, state = neo4j_local
+    layout = hand_made().write(DataLayout.from_env(tmp_path))
+    codes = sorted(hand_made().articles["article_id"].to_pylist())
+    image_tables.write_similar_dir(image_defs.similar_dir(layout), similar_table(codes, 3, seed=11), NO_STATE)
+    layout.embeddings_dir.mkdir(parents=True, exist_ok=True)
+    write_parquet(embeddings_for(codes[:5], 1), image_defs.embeddings_file(layout, "010"))
+    instance = dg.DagsterInstance.ephemeral()
+    instance.add_dynamic_partitions(image_defs.image_folders.name, ["010"])
+    assets = [*INGEST, _similar_products, graph_defs.product_graph, graph_defs.customer_age_groups,
+              graph_defs.graph_eda, graph_defs.similar_graph]
+    checks = [graph_defs.purchases_match_transactions, graph_defs.every_customer_in_one_age_group,
+              graph_defs.similar_matches_table]
+    resources = {"data_root": DataRootResource(data_root=str(tmp_path)), "graph_store": _neo4j_resource(state)}
+
+    def materialize(method):
+        result = dg.materialize([*assets, *checks], instance=instance, resources=resources,
+                                selection=["product_graph", "customer_age_groups", "graph_eda", "similar_graph"],
+                                run_config={"ops": {"similar_graph": {"config": {"similar_method": method}}}})
+        assert result.success
+        assert all(c.passed for c in result.get_asset_check_evaluations())
+        with Neo4jGraphStore.connect(state.uri, "neo4j", state.password) as store:
+            similar = sorted((r["prod_code"], r["rank"]) for c in codes
+                             for r in store.rows("similar_products_of", {"prod_code": c}))
+            return store.node_counts(), store.relationship_counts(), similar, store.similar_method()
+
+    first = materialize("gds_knn")
+    assert first[1]["SIMILAR"] == 5 * 4 and first[3] == "gds_knn"  # 5 products with embeddings, topK capped at 4
+    assert materialize("gds_knn") == first  # one thread, fixed seed: the same edges and ranks
+    exact = materialize("exact")
+    assert exact[3] == "exact" and exact[:2] != first[:2]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -221,7 +222,34 @@ class Neo4jGraphStore(GraphStore):
         self._set_status(SIMILAR_PART, LOADING)
         self._delete_until_empty("delete_similar_batch")
         self.load_table(SIMILAR, rows)
+        self._write("set_similar_method", {"method": "exact"})
         self._set_status(SIMILAR_PART, COMPLETE)
+
+    def similar_by_gds_knn(self, top_k: int = 10, sample_rate: float = 0.5, delta_threshold: float = 0.001,
+                           random_seed: int = 42) -> dict[str, Any]:
+        """Replace SIMILAR with GDS kNN (cosine, `top_k` per product) over the stored embeddings, as the seed did;
+        ranks are numbered by score afterwards. Returns GDS's statistics."""
+        self.ensure_complete(EMBEDDINGS_PART)
+        self._set_status(SIMILAR_PART, LOADING)
+        self._delete_until_empty("delete_similar_batch")
+        graph_name = f"hm_similar_{uuid.uuid4().hex[:12]}"
+        self._write("gds_knn_project", {"graph_name": graph_name})
+        try:
+            stats = dict(self._write("gds_knn_write", {
+                "graph_name": graph_name, "top_k": top_k, "sample_rate": sample_rate,
+                "delta_threshold": delta_threshold, "random_seed": random_seed,
+            }).records[0])
+        finally:
+            self._write("gds_graph_drop", {"graph_name": graph_name})
+        self._write("similar_rank")
+        self._write("set_similar_method", {"method": "gds_knn"})
+        self._set_status(SIMILAR_PART, COMPLETE)
+        return stats
+
+    def similar_method(self) -> str | None:
+        """'exact' or 'gds_knn': how the current SIMILAR set was made (None before any)."""
+        rows = self.rows("similar_method")
+        return rows[0]["method"] if rows else None
 
     def _replace_embeddings(self, rows: pa.Table) -> None:
         self._set_status(EMBEDDINGS_PART, LOADING)
