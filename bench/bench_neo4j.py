@@ -131,7 +131,8 @@ def bench_load(root: Path, unwind: bool, heap: str) -> None:
         written = time.perf_counter() - started
         conf = neo4j_server.write_config(neo4j_server.server_dir(layout), home, neo4j_server.free_port())
         started = time.perf_counter()
-        neo4j_server.admin(home, conf, *argv[1:], "--threads=2", "--high-parallel-io=off")
+        done = neo4j_server.admin(home, conf, *argv[1:], "--threads=2", heap=heap)
+        print("\n".join(line for line in done.stdout.splitlines()[-12:] if line.strip()), flush=True)
         imported = time.perf_counter() - started
         layout, store = _server(tmp / "admin", heap, "2g")
         try:

@@ -16,6 +16,7 @@ import time
 import neo4j
 import pytest
 
+from hm_pipeline.graph import neo4j_server
 from hm_pipeline.graph.neo4j_store import Neo4jGraphStore, Neo4jUnavailable
 from hm_pipeline.graph.store import GRAPH_PART, IncompleteGraph
 from hm_pipeline.graph.tables import graph_tables
@@ -23,12 +24,17 @@ from hm_pipeline_tests.conftest import REPO_ROOT
 from hm_pipeline_tests.graph_crosscheck import expected_results, mismatches, run_store, samples
 from hm_pipeline_tests.graph_fixtures import hand_made, random_ingest
 
+def _state(neo4j_local):
+    """The session server's current address and password (a test below restarts it on a new port)."""
+    return neo4j_server.connection(neo4j_local[0])
+
+
 SIZES = {"customers": 300, "articles": 40, "transactions": 4000, "seed": 7}  # as test_graph_engines.py
 
 
 @pytest.fixture
 def store(neo4j_local):
-    _, state = neo4j_local
+    state = _state(neo4j_local)
     with Neo4jGraphStore.connect(state.uri, "neo4j", state.password, batch_size=1000) as opened:
         yield opened
 
@@ -54,6 +60,7 @@ def test_reloading_gives_identical_counts(store):
 
 WRITER = """
 import sys
+from hm_pipeline.graph import neo4j_server
 from hm_pipeline.graph.neo4j_store import Neo4jGraphStore
 from hm_pipeline.graph.tables import graph_tables
 from hm_pipeline_tests.graph_fixtures import random_ingest
@@ -71,7 +78,7 @@ print("DONE", flush=True)
 
 
 def test_a_writer_killed_mid_load_leaves_the_graph_marked_incomplete_until_rerun(store, neo4j_local):
-    _, state = neo4j_local
+    state = _state(neo4j_local)
     writer = subprocess.Popen([sys.executable, "-c", WRITER, state.uri, state.password], stdout=subprocess.PIPE,
                               text=True, cwd=REPO_ROOT)
     try:
@@ -94,7 +101,7 @@ def test_a_writer_killed_mid_load_leaves_the_graph_marked_incomplete_until_rerun
 
 
 def test_wrong_password_is_a_clear_error_without_the_password(neo4j_local):
-    _, state = neo4j_local
+    state = _state(neo4j_local)
     wrong = "not-the-Passw0rd-xyz"
     started = time.monotonic()
     with pytest.raises(Neo4jUnavailable, match="refused the credentials of user 'neo4j'") as raised:
@@ -142,7 +149,7 @@ def test_the_graph_assets_and_gds_knn_similar_on_neo4j_twice_with_identical_resu
     from hm_pipeline_tests.test_graph_similar import embeddings_for, similar_table
     from hm_pipeline_tests.test_graph_similar_assets import NO_STATE, _similar_products
 
-    _, state = neo4j_local
+    state = _state(neo4j_local)
     layout = hand_made().write(DataLayout.from_env(tmp_path))
     codes = sorted(hand_made().articles["article_id"].to_pylist())
     image_tables.write_similar_dir(image_defs.similar_dir(layout), similar_table(codes, 3, seed=11), NO_STATE)
@@ -172,3 +179,31 @@ def test_the_graph_assets_and_gds_knn_similar_on_neo4j_twice_with_identical_resu
     assert materialize("gds_knn") == first  # one thread, fixed seed: the same edges and ranks
     exact = materialize("exact")
     assert exact[3] == "exact" and exact[:2] != first[:2]
+
+
+def test_a_server_stopped_mid_load_is_a_clear_error_and_the_load_stays_incomplete(neo4j_local):
+    # runs last: it stops the session's server (SIGTERM) under a writer and starts it again
+    layout = neo4j_local[0]
+    state = _state(neo4j_local)
+    writer = subprocess.Popen([sys.executable, "-c", WRITER.replace("batch_size=500", "batch_size=500, max_retries=1"),
+                               state.uri, state.password], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, cwd=REPO_ROOT)
+    try:
+        assert writer.stdout.readline().strip() == "PURCHASED"
+        assert neo4j_server.stop(layout)
+        _, err = writer.communicate(timeout=120)
+    finally:
+        if writer.poll() is None:
+            writer.kill()
+    assert writer.returncode == 1
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("hm_pipeline.graph.neo4j_store.Neo4jUnavailable: lost the connection to Neo4j at "
+                           f"{state.uri}") and "stays marked incomplete" in last, err[-2000:]
+    assert state.password not in err
+    restarted = neo4j_server.start(layout, heap="768m", pagecache="256m")
+    assert restarted.password == state.password  # the same database and credentials
+    with Neo4jGraphStore.connect(restarted.uri, "neo4j", restarted.password) as store:
+        assert GRAPH_PART in store.incomplete_parts()
+        t = hand_made()
+        store.rebuild(graph_tables(t.articles, t.customers, t.transactions))
+        assert store.incomplete_parts() == [] or GRAPH_PART not in store.incomplete_parts()

@@ -136,10 +136,10 @@ def write_config(folder: Path, home: Path, port: int, pagecache: str = DEFAULT_P
     return conf
 
 
-def admin(home: Path, conf: Path, *args: str, timeout: float = 3600) -> subprocess.CompletedProcess[str]:
-    """Run `neo4j-admin ARGS` from the resolved jars against the configuration in `conf`."""
+def admin(home: Path, conf: Path, *args: str, heap: str = "1g", timeout: float = 3600) -> subprocess.CompletedProcess[str]:
+    """Run `neo4j-admin ARGS` from the resolved jars against the configuration in `conf` (JVM heap `heap`)."""
     env = {**os.environ, "NEO4J_HOME": str(home), "NEO4J_CONF": str(conf)}
-    done = subprocess.run([_java(), "-Xmx1g", "-cp", classpath(home), ADMIN_TOOL, *args], env=env,
+    done = subprocess.run([_java(), f"-Xmx{heap}", "-cp", classpath(home), ADMIN_TOOL, *args], env=env,
                           capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
         lines = [line for line in (done.stdout + done.stderr).splitlines() if not line.lstrip().startswith("at ")]

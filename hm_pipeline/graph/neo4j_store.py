@@ -97,6 +97,7 @@ class Neo4jGraphStore(GraphStore):
         max_retries: int = 5,
         retry_backoff_s: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        uri: str = "",
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -106,6 +107,7 @@ class Neo4jGraphStore(GraphStore):
         self.max_retries = max_retries
         self.retry_backoff_s = retry_backoff_s
         self._sleep = sleep
+        self.uri = uri  # for messages only; the password is never kept
 
     @classmethod
     def connect(
@@ -123,6 +125,7 @@ class Neo4jGraphStore(GraphStore):
         import neo4j
 
         options = {"connection_timeout": CONNECT_TIMEOUT_S, "max_transaction_retry_time": 15.0,
+                   "notifications_min_severity": "OFF",  # planner hints would flood the run log
                    **(driver_options or {})}
         driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), **options)
         try:
@@ -130,7 +133,7 @@ class Neo4jGraphStore(GraphStore):
         except Exception as error:
             driver.close()
             raise Neo4jUnavailable(_connect_message(uri, user, database, error)) from None
-        return cls(driver, database=database, **kwargs)
+        return cls(driver, database=database, uri=uri, **kwargs)
 
     def __repr__(self) -> str:
         return f"Neo4jGraphStore(database={self.database!r}, batch_size={self.batch_size})"
@@ -150,6 +153,12 @@ class Neo4jGraphStore(GraphStore):
                 )
             except Exception as error:  # noqa: BLE001 - only retryable driver errors are retried
                 if attempt == self.max_retries or not _retryable(error):
+                    if isinstance(error, neo4j.exceptions.ServiceUnavailable | neo4j.exceptions.SessionExpired):
+                        raise Neo4jUnavailable(
+                            f"lost the connection to Neo4j at {self.uri or 'the server'} after "
+                            f"{attempt + 1} attempts ({type(error).__name__}: {error}); a load in progress stays "
+                            f"marked incomplete until it is re-run. Check that the server is running "
+                            f"(local server: `hm-pipeline neo4j status`)") from error
                     raise
                 delay = self.retry_backoff_s * 2**attempt
                 log.warning("Neo4j %s (attempt %d of %d); retrying in %.1fs", type(error).__name__, attempt + 1,
