@@ -1,8 +1,8 @@
 """The Neo4j store's batching, parameters, ordering, retries and secrecy.
 
-No Neo4j server runs here (test_graph_neo4j_server.py uses a real one). `RecordingDriver` below is a stand-in that records what the store sends to
-`execute_query` and answers the few result shapes the store reads; it checks *our* batching/parameter logic, not
-Neo4j. The Cypher itself is checked by Neo4j's parser in test_graph_cypher_lint.py.
+No Neo4j server runs here (test_graph_neo4j_server.py uses a real one). `RecordingDriver` below is a stand-in that
+records what the store sends to `execute_query` and answers the few result shapes the store reads; it checks *our*
+batching/parameter logic, not Neo4j. The Cypher itself is checked by Neo4j's parser in test_graph_cypher_lint.py.
 """
 
 from __future__ import annotations

@@ -136,7 +136,8 @@ def write_config(folder: Path, home: Path, port: int, pagecache: str = DEFAULT_P
     return conf
 
 
-def admin(home: Path, conf: Path, *args: str, heap: str = "1g", timeout: float = 3600) -> subprocess.CompletedProcess[str]:
+def admin(home: Path, conf: Path, *args: str, heap: str = "1g",
+          timeout: float = 3600) -> subprocess.CompletedProcess[str]:
     """Run `neo4j-admin ARGS` from the resolved jars against the configuration in `conf` (JVM heap `heap`)."""
     env = {**os.environ, "NEO4J_HOME": str(home), "NEO4J_CONF": str(conf)}
     done = subprocess.run([_java(), f"-Xmx{heap}", "-cp", classpath(home), ADMIN_TOOL, *args], env=env,

@@ -72,10 +72,14 @@ def _connect_message(uri: str, user: str, database: str, error: BaseException) -
                 f"(for the local server: `hm-pipeline neo4j status`)")
     if isinstance(error, ServiceUnavailable):
         return (f"cannot reach Neo4j at {uri} (database {database!r}) within {CONNECT_TIMEOUT_S:.0f} s: "
-                f"{type(error).__name__}: {error}. Check that the server is running and listening on that "
+                f"{type(error).__name__}: {_one_line(error)}. Check that the server is running and listening on that "
                 f"host and port (local server: `hm-pipeline neo4j status` / `start`), the URI scheme (bolt:// for one "
                 f"server, neo4j:// for a cluster, neo4j+s:// for Aura) and any firewall between")
-    return f"cannot connect to Neo4j at {uri} as {user!r}: {type(error).__name__}: {error}"
+    return f"cannot connect to Neo4j at {uri} as {user!r}: {type(error).__name__}: {_one_line(error)}"
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
 
 
 def _retryable(error: BaseException) -> bool:
@@ -155,10 +159,10 @@ class Neo4jGraphStore(GraphStore):
                 if attempt == self.max_retries or not _retryable(error):
                     if isinstance(error, neo4j.exceptions.ServiceUnavailable | neo4j.exceptions.SessionExpired):
                         raise Neo4jUnavailable(
-                            f"lost the connection to Neo4j at {self.uri or 'the server'} after "
-                            f"{attempt + 1} attempts ({type(error).__name__}: {error}); a load in progress stays "
-                            f"marked incomplete until it is re-run. Check that the server is running "
-                            f"(local server: `hm-pipeline neo4j status`)") from error
+                            f"lost the connection to Neo4j at {self.uri or 'the server'} after {attempt + 1} "
+                            f"attempts ({type(error).__name__}: {_one_line(error)}); a load in progress stays marked "
+                            f"incomplete until it is re-run. Check that the server is running (local server: "
+                            f"`hm-pipeline neo4j status`)") from error
                     raise
                 delay = self.retry_backoff_s * 2**attempt
                 log.warning("Neo4j %s (attempt %d of %d); retrying in %.1fs", type(error).__name__, attempt + 1,
