@@ -141,7 +141,7 @@ def admin(home: Path, conf: Path, *args: str, heap: str = "1g",
     """Run `neo4j-admin ARGS` from the resolved jars against the configuration in `conf` (JVM heap `heap`)."""
     env = {**os.environ, "NEO4J_HOME": str(home), "NEO4J_CONF": str(conf)}
     done = subprocess.run([_java(), f"-Xmx{heap}", "-cp", classpath(home), ADMIN_TOOL, *args], env=env,
-                          capture_output=True, text=True, timeout=timeout)
+                          capture_output=True, text=True, timeout=timeout, cwd=conf.parent)  # its reports go there
     if done.returncode != 0:
         lines = [line for line in (done.stdout + done.stderr).splitlines() if not line.lstrip().startswith("at ")]
         raise Neo4jServerError(f"neo4j-admin {args[0]} {args[1] if len(args) > 1 else ''} failed:\n"
