@@ -71,6 +71,38 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_neo4j(args: argparse.Namespace) -> int:
+    """A local Neo4j server (with GDS) for the data root: install, start, stop, status."""
+    from hm_pipeline.graph import neo4j_server
+
+    layout = DataLayout.from_env(args.data_root)
+    try:
+        if args.action == "install":
+            print(f"Neo4j and GDS jars in {neo4j_server.install()}")
+        elif args.action == "start":
+            neo4j_server.install()
+            print(f"starting Neo4j for {layout.root} (heap {args.heap}; up to a minute)...", flush=True)
+            state = neo4j_server.start(layout, heap=args.heap)
+            print(f"Neo4j running: pid {state.pid}, {state.uri}; password in {neo4j_server.state_file(layout)}")
+            print(f"run the pipeline on it: HM_GRAPH_BACKEND=neo4j hm-pipeline run --data-root {layout.root}")
+        elif args.action == "stop":
+            print("stopped" if neo4j_server.stop(layout) else f"no Neo4j server running for {layout.root}")
+        else:
+            print(neo4j_server.status_text(layout))
+    except neo4j_server.Neo4jServerError as error:
+        print(f"hm-pipeline neo4j {args.action}: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _add_neo4j_parser(sub: argparse._SubParsersAction) -> None:
+    neo = sub.add_parser("neo4j", help="a local Neo4j server with Graph Data Science for the data root")
+    neo.add_argument("action", choices=["install", "start", "stop", "status"])
+    neo.add_argument("--data-root", default=None, help="data root (default $HM_DATA_DIR or data/)")
+    neo.add_argument("--heap", default="1g", help="JVM heap of the server, e.g. 1g or 2g")
+    neo.set_defaults(func=cmd_neo4j)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="hm-pipeline", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -106,6 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--data-root", default=None, help="data root (default $HM_DATA_DIR or data/)")
     rec.add_argument("--recent", type=int, default=12, help="how many recent purchases to show")
     rec.set_defaults(func=cmd_recommend)
+    _add_neo4j_parser(sub)
     return parser
 
 

@@ -24,3 +24,20 @@ def real_sample() -> Path:
     if not REAL_SAMPLE.is_dir():
         pytest.skip(f"real sample not found at {REAL_SAMPLE}")
     return REAL_SAMPLE
+
+
+@pytest.fixture(scope="session")
+def neo4j_local(tmp_path_factory):
+    """One real Neo4j server (with GDS) for the session, from the jars `.ci/setup` installs; stopped at the end.
+
+    Yields `(layout, state)`: the data root it belongs to and its `ServerState` (uri, password, pid)."""
+    from hm_pipeline.graph import neo4j_server
+    from hm_pipeline.layout import DataLayout
+
+    neo4j_server.install()  # quick when .ci/setup already did it; fails with Maven's message otherwise
+    layout = DataLayout.from_env(tmp_path_factory.mktemp("neo4j-root"))
+    state = neo4j_server.start(layout, heap="768m", pagecache="256m")
+    try:
+        yield layout, state
+    finally:
+        neo4j_server.stop(layout)

@@ -17,8 +17,8 @@ from hm_pipeline.graph.model import AGE_NODES, AGE_RELS, EMBEDDING, GRAPH_NODES,
 from hm_pipeline_tests.conftest import REPO_ROOT
 
 LINT = REPO_ROOT / "hm_pipeline_tests" / "cypher_lint" / "lint.cjs"
-# bookkeeping of the Neo4j store (cypher/neo4j/set_load_status.cypher) besides the model
-STATUS_LABELS, STATUS_KEYS = ["GraphLoad"], ["part", "status", "updated_at"]
+# bookkeeping of the Neo4j store (cypher/neo4j/set_load_status.cypher, set_similar_method.cypher) besides the model
+STATUS_LABELS, STATUS_KEYS = ["GraphLoad"], ["part", "status", "updated_at", "method"]
 # keys that are not node/edge properties: the row maps of UNWIND loads, and temporal accessors (date.year)
 ROW_KEYS = ["source", "target", "year", "month"]
 

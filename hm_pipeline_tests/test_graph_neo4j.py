@@ -1,8 +1,8 @@
 """The Neo4j store's batching, parameters, ordering, retries and secrecy.
 
-No Neo4j server runs here. `RecordingDriver` below is a stand-in that records what the store sends to
-`execute_query` and answers the few result shapes the store reads; it checks *our* batching/parameter logic, not
-Neo4j. The Cypher itself is checked by Neo4j's parser in test_graph_cypher_lint.py.
+No Neo4j server runs here (test_graph_neo4j_server.py uses a real one). `RecordingDriver` below is a stand-in that
+records what the store sends to `execute_query` and answers the few result shapes the store reads; it checks *our*
+batching/parameter logic, not Neo4j. The Cypher itself is checked by Neo4j's parser in test_graph_cypher_lint.py.
 """
 
 from __future__ import annotations
@@ -10,6 +10,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import math
+import os
+import socket
+import subprocess
+import sys
 from types import SimpleNamespace
 from typing import Any
 
@@ -23,10 +27,12 @@ from hm_pipeline.graph import cypher_files
 from hm_pipeline.graph.age_groups import age_group_tables
 from hm_pipeline.graph.embedded import EmbeddedGraphStore
 from hm_pipeline.graph.model import AGE_NODES, AGE_RELS, GRAPH_NODES, GRAPH_RELS
-from hm_pipeline.graph.neo4j_store import Neo4jGraphStore, row_batches
+from hm_pipeline.graph.neo4j_server import Neo4jServerError
+from hm_pipeline.graph.neo4j_store import Neo4jGraphStore, Neo4jUnavailable, row_batches
 from hm_pipeline.graph.store import GRAPH_PART, IncompleteGraph
 from hm_pipeline.graph.tables import graph_tables
 from hm_pipeline.layout import DataLayout
+from hm_pipeline_tests.conftest import REPO_ROOT
 from hm_pipeline_tests.graph_fixtures import hand_made
 
 SECRET = "pw-Sup3r-S3cret-42"
@@ -141,7 +147,7 @@ def test_transient_errors_are_retried_with_backoff_others_are_not():
     assert driver.calls[0].routing == neo4j.RoutingControl.READ
 
     driver = RecordingDriver(failures=[ServiceUnavailable("down")] * 3)
-    with pytest.raises(ServiceUnavailable):
+    with pytest.raises(Neo4jUnavailable, match="lost the connection to Neo4j .* after 3 attempts"):
         Neo4jGraphStore(driver, max_retries=2, sleep=lambda s: None).node_counts()
     assert len(driver.calls) == 3
 
@@ -163,14 +169,37 @@ def test_password_is_not_in_repr_errors_or_logs(caplog):
     resource = GraphStoreResource(backend="neo4j", neo4j_uri="bolt://127.0.0.1:9", neo4j_password=SECRET)
     assert SECRET not in repr(resource) and SECRET not in str(resource)
     caplog.set_level(logging.DEBUG)
-    store = Neo4jGraphStore.connect("bolt://127.0.0.1:9", "neo4j", SECRET, max_retries=0,
-                                    driver_options={"max_transaction_retry_time": 0, "connection_timeout": 2})
-    assert SECRET not in repr(store) and SECRET not in repr(vars(store))
-    with pytest.raises(ServiceUnavailable) as raised:  # nothing listens on the loopback discard port
-        store.node_counts()
-    store.close()
+    with pytest.raises(Neo4jUnavailable) as raised:  # nothing listens on the loopback discard port
+        Neo4jGraphStore.connect("bolt://127.0.0.1:9", "neo4j", SECRET, max_retries=0)
     assert SECRET not in str(raised.value) and SECRET not in repr(raised.value)
     assert SECRET not in caplog.text
+
+
+UNREACHABLE = """
+import sys, time
+from hm_pipeline.defs.graph import GraphStoreResource
+from hm_pipeline.layout import DataLayout
+resource = GraphStoreResource(backend="neo4j", neo4j_uri=sys.argv[1], neo4j_password=sys.argv[2])
+started = time.monotonic()
+try:
+    with resource.open(DataLayout.from_env(sys.argv[3])) as store:
+        store.node_counts()
+except Exception as error:
+    print(f"{time.monotonic() - started:.1f}")
+    print(f"{type(error).__name__}: {error}")
+"""
+
+
+def test_an_unreachable_server_fails_within_30_seconds_naming_the_uri(tmp_path):
+    with socket.socket() as probe:  # a port nothing listens on: the connection is refused
+        probe.bind(("127.0.0.1", 0))
+        uri = f"bolt://127.0.0.1:{probe.getsockname()[1]}"
+    done = subprocess.run([sys.executable, "-c", UNREACHABLE, uri, SECRET, str(tmp_path)], capture_output=True,
+                          text=True, timeout=60, cwd=REPO_ROOT)
+    seconds, message = done.stdout.split("\n", 1)
+    assert float(seconds) < 30
+    assert uri in message and "hm-pipeline neo4j status" in message and "running" in message
+    assert SECRET not in done.stdout + done.stderr
 
 
 def test_backend_is_one_setting(tmp_path, monkeypatch):
@@ -180,14 +209,14 @@ def test_backend_is_one_setting(tmp_path, monkeypatch):
         graph_store_from_env({"HM_GRAPH_BACKEND": "postgres"})
     store = GraphStoreResource().open(DataLayout.from_env(tmp_path))
     assert isinstance(store, EmbeddedGraphStore) and store.db_dir == tmp_path.resolve() / "graph" / "kuzu"
-    with pytest.raises(ValueError, match="NEO4J_URI"):
+    with pytest.raises(Neo4jServerError, match="hm-pipeline neo4j start .*or set NEO4J_URI"):
         GraphStoreResource(backend="neo4j").open(DataLayout.from_env(tmp_path))
 
     # neo4j: credentials are EnvVars, resolved when Dagster builds the resource
     for key, value in {"NEO4J_URI": "bolt://127.0.0.1:9", "NEO4J_USER": "reader", "NEO4J_PASSWORD": SECRET,
                        "NEO4J_DATABASE": "hm"}.items():
         monkeypatch.setenv(key, value)
-    configured = graph_store_from_env({"HM_GRAPH_BACKEND": "neo4j", "NEO4J_DATABASE": "hm"})
+    configured = graph_store_from_env({**os.environ, "HM_GRAPH_BACKEND": "neo4j"})
     assert SECRET not in repr(configured)
     built = dg.build_resources({"graph_store": configured})
     with built as resources:
@@ -195,3 +224,10 @@ def test_backend_is_one_setting(tmp_path, monkeypatch):
         assert (live.backend, live.neo4j_uri, live.neo4j_user, live.neo4j_database) == (
             "neo4j", "bolt://127.0.0.1:9", "reader", "hm")
         assert live.neo4j_password == SECRET and SECRET not in repr(live)
+
+
+def test_without_neo4j_uri_the_backend_uses_the_data_roots_local_server(tmp_path):
+    local = graph_store_from_env({"HM_GRAPH_BACKEND": "neo4j"})
+    assert (local.backend, local.neo4j_uri) == ("neo4j", "")
+    with pytest.raises(Neo4jServerError, match="no local Neo4j server runs for the data root"):
+        local.open(DataLayout.from_env(tmp_path))

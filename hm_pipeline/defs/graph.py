@@ -2,7 +2,8 @@
 `similar_graph` (SIMILAR relationships and optional embeddings from the image stage), checks.
 
 The backend is one setting: `HM_GRAPH_BACKEND=embedded` (default, no server; `HM_GRAPH_ENGINE` = kuzu|ladybug) or
-`HM_GRAPH_BACKEND=neo4j` with NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE in the environment.
+`HM_GRAPH_BACKEND=neo4j` with NEO4J_URI, NEO4J_USER, NEO4J_PASSWORD, NEO4J_DATABASE in the environment (without
+NEO4J_URI: the data root's local server, `hm-pipeline neo4j start`).
 """
 
 import os
@@ -20,7 +21,7 @@ from pydantic import Field
 from hm_pipeline.defs import images
 from hm_pipeline.defs.metadata import OWNERS
 from hm_pipeline.defs.resources import DataRootResource
-from hm_pipeline.graph import eda
+from hm_pipeline.graph import eda, neo4j_server
 from hm_pipeline.graph.age_groups import age_group_tables
 from hm_pipeline.graph.embedded import DEFAULT_BUFFER_POOL_BYTES, DEFAULT_ENGINE, EmbeddedGraphStore
 from hm_pipeline.graph.model import CUSTOMER
@@ -36,10 +37,13 @@ GROUP = "graph"
 #: The embedded store is single-writer: steps that write the graph share this pool (limit 1 in dagster.yaml).
 GRAPH_WRITER_POOL = "graph_writer"
 KINDS = {"cypher", "kuzu", "neo4j"}
+#: SIMILAR edges per product written by GDS kNN (the seed's topK).
+GDS_KNN_TOP_K = 10
 
 
 class GraphStoreResource(dg.ConfigurableResource):
-    """Where the graph lives: `embedded` (a database folder under the data root) or `neo4j` (a server)."""
+    """Where the graph lives: `embedded` (a database folder under the data root) or `neo4j` (a server: `neo4j_uri`,
+    or when that is empty the data root's local server started by `hm-pipeline neo4j start`)."""
 
     backend: Literal["embedded", "neo4j"] = "embedded"
     embedded_engine: Literal["kuzu", "ladybug"] = DEFAULT_ENGINE
@@ -60,12 +64,14 @@ class GraphStoreResource(dg.ConfigurableResource):
                 read_only=read_only,
                 buffer_pool_bytes=self.buffer_pool_bytes,
             )
-        if not self.neo4j_uri:
-            raise ValueError("graph backend 'neo4j' needs NEO4J_URI (and NEO4J_USER, NEO4J_PASSWORD)")
+        uri, user, password = self.neo4j_uri, self.neo4j_user, self.neo4j_password
+        if not uri:  # the data root's own server (`hm-pipeline neo4j start`)
+            local = neo4j_server.connection(layout)
+            uri, user, password = local.uri, neo4j_server.USER, local.password
         return Neo4jGraphStore.connect(
-            self.neo4j_uri,
-            self.neo4j_user,
-            self.neo4j_password,
+            uri,
+            user,
+            password,
             database=self.neo4j_database,
             batch_size=self.batch_size,
             max_retries=self.max_retries,
@@ -81,9 +87,9 @@ def graph_store_from_env(env: Mapping[str, str] | None = None) -> GraphStoreReso
     if backend == "neo4j":
         return GraphStoreResource(
             backend="neo4j",
-            neo4j_uri=dg.EnvVar("NEO4J_URI"),
-            neo4j_user=dg.EnvVar("NEO4J_USER"),
-            neo4j_password=dg.EnvVar("NEO4J_PASSWORD"),
+            neo4j_uri=dg.EnvVar("NEO4J_URI") if "NEO4J_URI" in env else "",
+            neo4j_user=dg.EnvVar("NEO4J_USER") if "NEO4J_USER" in env else neo4j_server.USER,
+            neo4j_password=dg.EnvVar("NEO4J_PASSWORD") if "NEO4J_PASSWORD" in env else "",
             neo4j_database=dg.EnvVar("NEO4J_DATABASE") if "NEO4J_DATABASE" in env else "neo4j",
         )
     if backend != "embedded":
@@ -294,6 +300,12 @@ def _report_metadata(prefix: str, report: LoadReport) -> "dict[str, dg.RawMetada
 
 
 class SimilarGraphConfig(dg.Config):
+    similar_method: Literal["exact", "gds_knn"] = Field(
+        "exact",
+        description="exact: the exact top-10 of similar.parquet (cosine, from the image stage). gds_knn: the seed's "
+        "way, Neo4j only: the embeddings are stored on the Products and GDS kNN (topK 10, cosine, one thread, "
+        "fixed seed) writes SIMILAR; its score is GDS's (1 + cosine) / 2. Approximate: see bench/RESULTS.md.",
+    )
     store_embeddings: bool = Field(
         False,
         description="Also store every image embedding in the graph (embedded engine: node table ProductEmbedding "
@@ -321,39 +333,56 @@ def similar_graph(
     started = time.perf_counter()
     similar = _read_similar(layout)
     metadata: dict[str, dg.RawMetadataValue] = {"similar_rows": similar.num_rows}
+    if config.similar_method == "gds_knn" and graph_store.backend != "neo4j":
+        raise ValueError("similar_method 'gds_knn' needs the Neo4j backend (HM_GRAPH_BACKEND=neo4j); "
+                         "the embedded store has no GDS")
     with graph_store.open(layout) as store:
         store.ensure_complete(GRAPH_PART)
-        report = store.replace_similar(similar)
-        metadata["similar_seconds"] = round(time.perf_counter() - started, 3)
-        metadata.update(_report_metadata("relationships", report))
-        metadata["dagster/row_count"] = report.written
-        if report.missing_rows:
-            context.log.warning(f"{report.missing_rows} SIMILAR rows name {report.missing_products} articles that "
-                                f"are not Product nodes (left out), e.g. {list(report.missing_sample)[:5]}")
-        if config.store_embeddings:
+        if config.similar_method == "gds_knn" or config.store_embeddings:
             loading = time.perf_counter()
             metadata.update(_report_metadata("embeddings", store.replace_embeddings(_read_embeddings(context,
                                                                                                       layout))))
             metadata["embeddings_seconds"] = round(time.perf_counter() - loading, 3)
+        if config.similar_method == "gds_knn":
+            knn = time.perf_counter()
+            stats = store.similar_by_gds_knn(top_k=GDS_KNN_TOP_K)
+            metadata["gds_knn_seconds"] = round(time.perf_counter() - knn, 3)
+            metadata["gds_knn"] = dg.MetadataValue.json(stats)
+            metadata["dagster/row_count"] = int(stats["relationshipsWritten"])
+        else:
+            report = store.replace_similar(similar)
+            metadata["similar_seconds"] = round(time.perf_counter() - started, 3)
+            metadata.update(_report_metadata("relationships", report))
+            metadata["dagster/row_count"] = report.written
+            if report.missing_rows:
+                context.log.warning(f"{report.missing_rows} SIMILAR rows name {report.missing_products} articles "
+                                    f"that are not Product nodes (left out), e.g. {list(report.missing_sample)[:5]}")
     metadata["seconds"] = round(time.perf_counter() - started, 3)
     metadata["store_embeddings"] = config.store_embeddings
+    metadata["similar_method"] = config.similar_method
     return dg.MaterializeResult(metadata=metadata)
 
 
 @dg.asset_check(asset=similar_graph, blocking=False,
                 description="The graph holds one SIMILAR relationship per row of similar.parquet whose two articles "
-                "are Product nodes.")
+                "are Product nodes (gds_knn: topK per product with an embedding).")
 def similar_matches_table(data_root: DataRootResource, graph_store: GraphStoreResource) -> dg.AssetCheckResult:
     layout = data_root.layout()
     similar = _read_similar(layout)
     with graph_store.open(layout, read_only=True) as store:
         store.ensure_complete(SIMILAR_PART)
         actual = int(store.rows("similar_count")[0]["similar"])
+        if isinstance(store, Neo4jGraphStore) and store.similar_method() == "gds_knn":
+            embedded = int(store.rows("embedding_count")[0]["embeddings"])
+            expected = embedded * min(GDS_KNN_TOP_K, max(embedded - 1, 0))
+            return dg.AssetCheckResult(passed=actual == expected, metadata={
+                "similar_relationships": actual, "expected": expected, "method": "gds_knn",
+                "products_with_embeddings": embedded})
         _, report = similar_rows(similar, store.product_codes())
     return dg.AssetCheckResult(
         passed=actual == report.written,
         metadata={"similar_relationships": actual, "expected": report.written, "table_rows": similar.num_rows,
-                  "missing_rows": report.missing_rows},
+                  "missing_rows": report.missing_rows, "method": "exact"},
     )
 
 

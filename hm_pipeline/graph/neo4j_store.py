@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -44,6 +45,8 @@ log = logging.getLogger(__name__)
 DEFAULT_BATCH_SIZE = 10_000
 #: Rows per batch of image embeddings (2048 floats each: ~8 MB of parameters per 1,000 rows).
 EMBEDDING_BATCH_SIZE = 1_000
+#: Seconds to wait for a TCP/TLS connection to the server before calling it unreachable.
+CONNECT_TIMEOUT_S = 10.0
 LOADING = "loading"
 COMPLETE = "complete"
 
@@ -54,6 +57,29 @@ def row_batches(table: pa.Table, batch_size: int) -> Iterator[list[dict[str, Any
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     for offset in range(0, table.num_rows, batch_size):
         yield table.slice(offset, batch_size).to_pylist()
+
+
+class Neo4jUnavailable(RuntimeError):
+    """The Neo4j server cannot be reached or refuses the credentials (the message names the URI, never the
+    password, and what to check)."""
+
+
+def _connect_message(uri: str, user: str, database: str, error: BaseException) -> str:
+    from neo4j.exceptions import AuthError, ServiceUnavailable
+
+    if isinstance(error, AuthError):
+        return (f"Neo4j at {uri} refused the credentials of user {user!r}: check NEO4J_USER and NEO4J_PASSWORD "
+                f"(for the local server: `hm-pipeline neo4j status`)")
+    if isinstance(error, ServiceUnavailable):
+        return (f"cannot reach Neo4j at {uri} (database {database!r}) within {CONNECT_TIMEOUT_S:.0f} s: "
+                f"{type(error).__name__}: {_one_line(error)}. Check that the server is running and listening on that "
+                f"host and port (local server: `hm-pipeline neo4j status` / `start`), the URI scheme (bolt:// for one "
+                f"server, neo4j:// for a cluster, neo4j+s:// for Aura) and any firewall between")
+    return f"cannot connect to Neo4j at {uri} as {user!r}: {type(error).__name__}: {_one_line(error)}"
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(str(error).split())
 
 
 def _retryable(error: BaseException) -> bool:
@@ -75,6 +101,7 @@ class Neo4jGraphStore(GraphStore):
         max_retries: int = 5,
         retry_backoff_s: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
+        uri: str = "",
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -84,6 +111,7 @@ class Neo4jGraphStore(GraphStore):
         self.max_retries = max_retries
         self.retry_backoff_s = retry_backoff_s
         self._sleep = sleep
+        self.uri = uri  # for messages only; the password is never kept
 
     @classmethod
     def connect(
@@ -95,12 +123,21 @@ class Neo4jGraphStore(GraphStore):
         driver_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> "Neo4jGraphStore":
-        """Open a driver for `uri` (`driver_options` go to `GraphDatabase.driver`); the password goes to the driver
-        only and is not kept on the store."""
+        """Open a driver for `uri` (`driver_options` go to `GraphDatabase.driver`) and check that the server
+        answers and takes the credentials, within about `CONNECT_TIMEOUT_S`; the password goes to the driver only
+        and is not kept on the store or put in any message."""
         import neo4j
 
-        driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), **(driver_options or {}))
-        return cls(driver, database=database, **kwargs)
+        options = {"connection_timeout": CONNECT_TIMEOUT_S, "max_transaction_retry_time": 15.0,
+                   "notifications_min_severity": "OFF",  # planner hints would flood the run log
+                   **(driver_options or {})}
+        driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), **options)
+        try:
+            driver.verify_connectivity()
+        except Exception as error:
+            driver.close()
+            raise Neo4jUnavailable(_connect_message(uri, user, database, error)) from None
+        return cls(driver, database=database, uri=uri, **kwargs)
 
     def __repr__(self) -> str:
         return f"Neo4jGraphStore(database={self.database!r}, batch_size={self.batch_size})"
@@ -120,6 +157,12 @@ class Neo4jGraphStore(GraphStore):
                 )
             except Exception as error:  # noqa: BLE001 - only retryable driver errors are retried
                 if attempt == self.max_retries or not _retryable(error):
+                    if isinstance(error, neo4j.exceptions.ServiceUnavailable | neo4j.exceptions.SessionExpired):
+                        raise Neo4jUnavailable(
+                            f"lost the connection to Neo4j at {self.uri or 'the server'} after {attempt + 1} "
+                            f"attempts ({type(error).__name__}: {_one_line(error)}); a load in progress stays marked "
+                            f"incomplete until it is re-run. Check that the server is running (local server: "
+                            f"`hm-pipeline neo4j status`)") from error
                     raise
                 delay = self.retry_backoff_s * 2**attempt
                 log.warning("Neo4j %s (attempt %d of %d); retrying in %.1fs", type(error).__name__, attempt + 1,
@@ -192,7 +235,34 @@ class Neo4jGraphStore(GraphStore):
         self._set_status(SIMILAR_PART, LOADING)
         self._delete_until_empty("delete_similar_batch")
         self.load_table(SIMILAR, rows)
+        self._write("set_similar_method", {"method": "exact"})
         self._set_status(SIMILAR_PART, COMPLETE)
+
+    def similar_by_gds_knn(self, top_k: int = 10, sample_rate: float = 0.5, delta_threshold: float = 0.001,
+                           random_seed: int = 42) -> dict[str, Any]:
+        """Replace SIMILAR with GDS kNN (cosine, `top_k` per product) over the stored embeddings, as the seed did;
+        ranks are numbered by score afterwards. Returns GDS's statistics."""
+        self.ensure_complete(EMBEDDINGS_PART)
+        self._set_status(SIMILAR_PART, LOADING)
+        self._delete_until_empty("delete_similar_batch")
+        graph_name = f"hm_similar_{uuid.uuid4().hex[:12]}"
+        self._write("gds_knn_project", {"graph_name": graph_name})
+        try:
+            stats = dict(self._write("gds_knn_write", {
+                "graph_name": graph_name, "top_k": top_k, "sample_rate": sample_rate,
+                "delta_threshold": delta_threshold, "random_seed": random_seed,
+            }).records[0])
+        finally:
+            self._write("gds_graph_drop", {"graph_name": graph_name})
+        self._write("similar_rank")
+        self._write("set_similar_method", {"method": "gds_knn"})
+        self._set_status(SIMILAR_PART, COMPLETE)
+        return stats
+
+    def similar_method(self) -> str | None:
+        """'exact' or 'gds_knn': how the current SIMILAR set was made (None before any)."""
+        rows = self.rows("similar_method")
+        return rows[0]["method"] if rows else None
 
     def _replace_embeddings(self, rows: pa.Table) -> None:
         self._set_status(EMBEDDINGS_PART, LOADING)
