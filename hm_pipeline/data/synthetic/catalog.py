@@ -24,7 +24,7 @@ POPULARITY_PARETO = (4.0, 8.0)  # (at small, at full): see scales.by_departments
 #: every scale) that together take HIT_SHARE of every week's sales weight (real last week: top-12 articles 2.8% of
 #: sales, top-100 13.4%, top 1% of the catalogue 19.5%).
 N_HITS = 300
-HIT_SHARE = (0.05, 0.18)  # (at small, at full): a larger catalogue's tail takes more without them
+HIT_SHARE = (0.05, 0.15)  # (at small, at full): a larger catalogue's tail takes more without them
 #: Popularity factor of basics (long-lived articles): the long-run best sellers.
 BASIC_POPULARITY = 1.3
 #: Product codes launch evenly from this many days before the window to this many days before its end.

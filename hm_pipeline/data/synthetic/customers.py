@@ -18,8 +18,7 @@ EPOCH_DAYS = (80, 160)
 DRIFT = (1.0, 0.35)  # (at small, at full): see scales.by_departments
 #: Favourites are drawn by sqrt(department size) above SIZE_KNEE articles (idiosyncratic tastes), by size below it
 #: (a tiny department does not draw the demand of a large one).
-SIZE_KNEE = 60.0
-SIZE_CAP = False
+SIZE_KNEE = (60.0, 400.0)  # (at small, at full)
 #: (at small, at full): share of later favourites drawn from an index group drawn by age again, not the
 #: customer's own two groups
 WANDER = (1.0, 0.0)
@@ -139,7 +138,7 @@ def build_customers(scale: Scale, tax: Taxonomy, dept_weight: np.ndarray, rng: n
     dept_group = tax.dept_index_group
     order = np.lexsort((np.arange(len(dept_group)), dept_group))
     size = dept_weight[order] * scale.n_articles
-    w = np.minimum(size, SIZE_KNEE) if SIZE_CAP else size / np.sqrt(np.maximum(size, SIZE_KNEE))
+    w = size / np.sqrt(np.maximum(size, by_departments(n_used, *SIZE_KNEE)))
     g_sorted = dept_group[order]
     starts = np.searchsorted(g_sorted, np.arange(len(_GROUPS)))
     ends = np.searchsorted(g_sorted, np.arange(len(_GROUPS)), side="right")
