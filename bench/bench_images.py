@@ -10,7 +10,14 @@
    landed is derived once, untimed, from the full result by `knn.topk_update(removed=the folder)` (equal to a
    full rebuild of the old rows, as test_images_knn.py checks; this saves a second full pass), and each
    incremental result is checked equal to the full rebuild, bit for bit;
-3. the sensor's folder fingerprint scan over ~100k empty files.
+3. the sensor's folder fingerprint scan over ~100k empty files;
+4. precision (issue #18): the same ResNet50V2 embedding path at fp32 (Keras), bf16 (Keras mixed_bfloat16) and
+   int8 (OpenVINO + NNCF), interleaved, medians, on the real photos at 224x224 (decode + resize included), with
+   the one-off int8 conversion timed apart; and the faithfulness of bf16/int8 to fp32 (per-photo cosine, top-10
+   SIMILAR overlap) on the real photos and on generated ones, for two random-weight seeds:
+
+    flock /work/coord/heavy.lock .venv/bin/python bench/bench_images.py --only precision \
+        --out bench/out/images_precision.json
 
 Every case reports wall and process CPU seconds (all threads); each section records the 1-minute load average
 (`os.getloadavg`) at its start and end: the machine is shared.
@@ -132,6 +139,65 @@ def bench_embedding(n_images: int, repeats: int, batch_sizes: list[int]) -> dict
     }
 
 
+def _generated_photos(count: int) -> tuple[list[str], list[str]]:
+    """(ids, paths) of `count` photos drawn by the generator (tiny scale, seed 7, 64x96) in a temp folder."""
+    from hm_pipeline.data.synthetic.generate import generate
+
+    out = Path(tempfile.mkdtemp(prefix="bench-images-"))
+    generate("tiny", out, seed=7, workers=1)
+    scans = [scan_folder(p) for p in sorted((out / "images").iterdir())]
+    return [a for s in scans for a in s.article_ids][:count], [p for s in scans for p in s.paths][:count]
+
+
+def bench_precision(n_images: int, repeats: int, seeds: list[int]) -> dict[str, object]:
+    from hm_pipeline.images import faithfulness
+    from hm_pipeline.images.embed import PRECISIONS, embed_images, load_model
+
+    scans = [scan_folder(p) for p in sorted(REAL_IMAGES.iterdir()) if p.is_dir()]
+    photo_sets = {"real": ([a for s in scans for a in s.article_ids][:n_images],
+                           [p for s in scans for p in s.paths][:n_images]),
+                  "generated": _generated_photos(n_images)}
+    cache = tempfile.mkdtemp(prefix="bench-keras-home-")  # a cold int8 cache: the conversion is timed
+    start_load = load()
+    convert: dict[str, float] = {}
+    models = {}
+    for precision in PRECISIONS:
+        wall, _, models[precision] = timed(lambda: load_model("random", 224, seeds[0], cache, precision, "cpu"))
+        convert[precision] = wall
+        log(f"load {precision}: {wall:.1f} s")
+    ids, paths = photo_sets["real"]
+
+    def run(precision: str) -> Callable[[], None]:
+        return lambda: embed_images(ids, paths, models[precision], batch_size=32)
+
+    cases = {p: run(p) for p in PRECISIONS}
+    for fn in cases.values():
+        fn()  # warm-up
+    med = side_by_side(cases, repeats)
+    print(f"\n[precision] {len(paths)} real photos, ResNet50V2 224x224, batch 32, {repeats} interleaved repeats")
+    for name, m in med.items():
+        m["images_per_s"] = len(paths) / m["wall_s"]
+        m["x_fp32_wall"] = med["fp32"]["wall_s"] / m["wall_s"]
+        m["x_fp32_cpu"] = med["fp32"]["cpu_s"] / m["cpu_s"]
+        print(f"  {name:<5} {m['wall_s']:7.2f} s wall {m['cpu_s']:7.2f} s CPU {m['images_per_s']:7.2f} photos/s "
+              f" {m['x_fp32_wall']:5.2f}x fp32 (wall) {m['x_fp32_cpu']:5.2f}x (CPU)   model load {convert[name]:.1f} s")
+    end_load = load()
+    print(f"  load average {start_load} -> {end_load}; goal: >= 40 photos/s on a quiet machine (>= 2x fp32)")
+    faith: dict[str, object] = {}
+    for seed in seeds:
+        for set_name, (ids_, paths_) in photo_sets.items():
+            emb = {p: embed_images(ids_, paths_, load_model("random", 224, seed, cache, p, "cpu")).embeddings
+                   for p in PRECISIONS}
+            for p in ("bf16", "int8"):
+                f = faithfulness.compare(emb["fp32"], emb[p]).as_dict()
+                faith[f"{p} seed {seed} {set_name}"] = f
+                print(f"  faithfulness {p} seed {seed} {set_name:<9} photos {f['photos']}: cosine min "
+                      f"{f['cosine_min']:.4f} median {f['cosine_median']:.5f}; top-10 overlap mean "
+                      f"{f['overlap_mean']:.3f} min {f['overlap_min']:.1f}, identical lists {f['products_with_full_overlap']:.2f}")
+    return {"images": len(paths), "repeats": repeats, "load_start": start_load, "load_end": end_load,
+            "model_load_s": convert, "cases": med, "faithfulness": faith}
+
+
 def bench_knn(n: int, added: int, repeats: int, naive: bool, bare: bool = True) -> dict[str, object]:
     start_load = load()
     rng = np.random.default_rng(0)
@@ -241,7 +307,8 @@ def main() -> None:
     parser.add_argument("--naive", action="store_true", help="also time the full matmul + argsort once (small --n only:"
                         " the n x n float32 matrix must fit in memory)")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare matmul")
-    parser.add_argument("--only", choices=["embedding", "knn", "sensor"], action="append")
+    parser.add_argument("--seeds", default="0,1", help="random-weight seeds for the precision faithfulness figures")
+    parser.add_argument("--only", choices=["embedding", "knn", "sensor", "precision"], action="append")
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here (e.g. bench/out/images.json)")
     args = parser.parse_args()
     only = set(args.only or ["embedding", "knn", "sensor"])
@@ -258,6 +325,9 @@ def main() -> None:
             report["embedding"] = bench_embedding(args.images, args.repeats, batch_sizes)
         else:
             print(f"\n[embedding] skipped: {REAL_IMAGES} not found")
+    if "precision" in only:
+        seeds = [int(x) for x in args.seeds.split(",")]
+        report["precision"] = bench_precision(args.images, args.repeats, seeds)
     report["load_end"] = load()
     print(f"\nload average at the end: {report['load_end']}")
     if args.out:
