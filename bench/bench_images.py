@@ -198,7 +198,8 @@ def bench_precision(n_images: int, repeats: int, seeds: list[int]) -> dict[str, 
             "model_load_s": convert, "cases": med, "faithfulness": faith}
 
 
-def bench_knn(n: int, added: int, repeats: int, naive: bool, bare: bool = True) -> dict[str, object]:
+def bench_knn(n: int, added: int, repeats: int, naive: bool, bare: bool = True, row_blocks: bool = True,
+              with_update: bool = True) -> dict[str, object]:
     start_load = load()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, 2048), dtype=np.float32)
@@ -213,16 +214,26 @@ def bench_knn(n: int, added: int, repeats: int, naive: bool, bare: bool = True) 
                 q = xn[start : start + knn.DEFAULT_BLOCK]
                 np.matmul(q, xn.T, out=out[: len(q)])
 
-    runs: dict[str, list[tuple[float, float]]] = {"bare matmul": [], "topk_full": [], "add folder": []}
+    runs: dict[str, list[tuple[float, float]]] = {"bare matmul": [], "row blocks": [], "topk_full": [],
+                                                  "add folder": []}
     setup: dict[str, object] = {}
     for _ in range(repeats):
         if bare:
             wall, cpu, _ = timed(bare_matmul)
             runs["bare matmul"].append((wall, cpu))
             log(f"bare matmul: {wall:.2f} s wall, {cpu:.2f} s CPU, load {load()}")
+        if row_blocks:
+            wall, cpu, rows_result = timed(lambda: knn.topk_full(x, symmetric=False))
+            runs["row blocks"].append((wall, cpu))
+            log(f"topk_full row blocks (before #18): {wall:.2f} s wall, {cpu:.2f} s CPU, load {load()}")
         wall, cpu, full = timed(lambda: knn.topk_full(x))
         runs["topk_full"].append((wall, cpu))
-        log(f"topk_full: {wall:.2f} s wall, {cpu:.2f} s CPU, load {load()}")
+        log(f"topk_full (symmetric): {wall:.2f} s wall, {cpu:.2f} s CPU, load {load()}")
+        if row_blocks:
+            for field in ("src", "dst", "score", "rank"):
+                assert np.array_equal(getattr(rows_result, field), getattr(full, field)), f"symmetric != rows: {field}"
+        if not with_update:
+            continue
         if not setup:  # the lists before the folder landed, from the full result (untimed in the comparison)
             wall, cpu, (old, stats) = timed(
                 lambda: knn.topk_update(
@@ -255,11 +266,17 @@ def bench_knn(n: int, added: int, repeats: int, naive: bool, bare: bool = True) 
         report["topk_full_over_bare_cpu"] = med["topk_full"]["cpu_s"] / med["bare matmul"]["cpu_s"]
         print(f"  topk_full / bare matmul: {report['topk_full_over_bare_wall']:.3f}x wall, "
               f"{report['topk_full_over_bare_cpu']:.3f}x CPU  (goal <= 1.3x)")
-    report["add_over_full_wall"] = med["add folder"]["wall_s"] / med["topk_full"]["wall_s"]
-    report["add_over_full_cpu"] = med["add folder"]["cpu_s"] / med["topk_full"]["cpu_s"]
-    print(f"  add {added} to {old_n} / full rebuild: {100 * report['add_over_full_wall']:.2f}% wall, "
-          f"{100 * report['add_over_full_cpu']:.2f}% CPU  (goal <= 5%)")
-    print("  incremental result == full rebuild: yes (checked every repeat)")
+    if row_blocks:
+        report["symmetric_over_row_blocks_wall"] = med["topk_full"]["wall_s"] / med["row blocks"]["wall_s"]
+        report["symmetric_over_row_blocks_cpu"] = med["topk_full"]["cpu_s"] / med["row blocks"]["cpu_s"]
+        print(f"  topk_full symmetric / row blocks (before #18): {report['symmetric_over_row_blocks_wall']:.3f}x wall,"
+              f" {report['symmetric_over_row_blocks_cpu']:.3f}x CPU  (goal <= 0.6x; results equal bit for bit)")
+    if with_update:
+        report["add_over_full_wall"] = med["add folder"]["wall_s"] / med["topk_full"]["wall_s"]
+        report["add_over_full_cpu"] = med["add folder"]["cpu_s"] / med["topk_full"]["cpu_s"]
+        print(f"  add {added} to {old_n} / full rebuild: {100 * report['add_over_full_wall']:.2f}% wall, "
+              f"{100 * report['add_over_full_cpu']:.2f}% CPU  (goal <= 5%)")
+        print("  incremental result == full rebuild: yes (checked every repeat)")
     if naive:
 
         def full_matmul_argsort() -> None:
@@ -298,7 +315,8 @@ def bench_sensor_scan(n_files: int, repeats: int) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=150, help="real photos to embed (the sample has 150)")
-    parser.add_argument("--n", type=int, default=105_000, help="rows of the kNN matrix (x 2048 float32)")
+    parser.add_argument("--n", default="105000", help="rows of the kNN matrix (x 2048 float32); comma-separated "
+                        "for several sizes")
     parser.add_argument("--added", type=int, default=1200, help="rows of the added folder")
     parser.add_argument("--files", type=int, default=100_000, help="empty files for the sensor scan")
     parser.add_argument("--repeats", type=int, default=3, help="repeats of the embedding and sensor cases")
@@ -307,6 +325,8 @@ def main() -> None:
     parser.add_argument("--naive", action="store_true", help="also time the full matmul + argsort once (small --n only:"
                         " the n x n float32 matrix must fit in memory)")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare matmul")
+    parser.add_argument("--no-row-blocks", action="store_true", help="skip the row-block topk_full (before #18)")
+    parser.add_argument("--no-update", action="store_true", help="skip the add-one-folder case")
     parser.add_argument("--seeds", default="0,1", help="random-weight seeds for the precision faithfulness figures")
     parser.add_argument("--only", choices=["embedding", "knn", "sensor", "precision"], action="append")
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here (e.g. bench/out/images.json)")
@@ -318,7 +338,9 @@ def main() -> None:
     if "sensor" in only:
         report["sensor"] = bench_sensor_scan(args.files, args.repeats)
     if "knn" in only:
-        report["knn"] = bench_knn(args.n, args.added, args.knn_repeats, args.naive, bare=not args.no_bare)
+        for n in [int(v) for v in str(args.n).split(",")]:
+            report[f"knn_{n}"] = bench_knn(n, args.added, args.knn_repeats, args.naive, bare=not args.no_bare,
+                                           row_blocks=not args.no_row_blocks, with_update=not args.no_update)
     if "embedding" in only:
         if REAL_IMAGES.is_dir():
             batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
