@@ -53,7 +53,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from hm_pipeline.images import knn  # noqa: E402
 from hm_pipeline.images.scan import fingerprint_tree, scan_folder  # noqa: E402
 
-REAL_IMAGES = REPO_ROOT.parent / "shared" / "real_sample" / "images"
+REAL_IMAGES_DEFAULT = REPO_ROOT.parent / "shared" / "real_sample" / "images"
 
 
 def log(message: str) -> None:
@@ -90,10 +90,10 @@ def side_by_side(cases: dict[str, Callable[[], object]], repeats: int) -> dict[s
     return {name: median_of(r) for name, r in runs.items()}
 
 
-def bench_embedding(n_images: int, repeats: int, batch_sizes: list[int]) -> dict[str, object]:
+def bench_embedding(n_images: int, repeats: int, batch_sizes: list[int], real_images: Path) -> dict[str, object]:
     from hm_pipeline.images.embed import embed_images, load_model
 
-    scans = [scan_folder(p) for p in sorted(REAL_IMAGES.iterdir()) if p.is_dir()]
+    scans = [scan_folder(p) for p in sorted(real_images.iterdir()) if p.is_dir()]
     ids = [a for s in scans for a in s.article_ids][:n_images]
     paths = [p for s in scans for p in s.paths][:n_images]
     model = load_model("random", 224, 0)
@@ -149,11 +149,11 @@ def _generated_photos(count: int) -> tuple[list[str], list[str]]:
     return [a for s in scans for a in s.article_ids][:count], [p for s in scans for p in s.paths][:count]
 
 
-def bench_precision(n_images: int, repeats: int, seeds: list[int]) -> dict[str, object]:
+def bench_precision(n_images: int, repeats: int, seeds: list[int], real_images: Path) -> dict[str, object]:
     from hm_pipeline.images import faithfulness
     from hm_pipeline.images.embed import PRECISIONS, embed_images, load_model
 
-    scans = [scan_folder(p) for p in sorted(REAL_IMAGES.iterdir()) if p.is_dir()]
+    scans = [scan_folder(p) for p in sorted(real_images.iterdir()) if p.is_dir()]
     photo_sets = {"real": ([a for s in scans for a in s.article_ids][:n_images],
                            [p for s in scans for p in s.paths][:n_images]),
                   "generated": _generated_photos(n_images)}
@@ -315,6 +315,8 @@ def bench_sensor_scan(n_files: int, repeats: int) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=150, help="real photos to embed (the sample has 150)")
+    parser.add_argument("--real-images", type=Path, default=REAL_IMAGES_DEFAULT, help="folder of real photo folders (default:"
+                        " ../shared/real_sample/images beside the repository)")
     parser.add_argument("--n", default="105000", help="rows of the kNN matrix (x 2048 float32); comma-separated "
                         "for several sizes")
     parser.add_argument("--added", type=int, default=1200, help="rows of the added folder")
@@ -342,14 +344,14 @@ def main() -> None:
             report[f"knn_{n}"] = bench_knn(n, args.added, args.knn_repeats, args.naive, bare=not args.no_bare,
                                            row_blocks=not args.no_row_blocks, with_update=not args.no_update)
     if "embedding" in only:
-        if REAL_IMAGES.is_dir():
+        if args.real_images.is_dir():
             batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
-            report["embedding"] = bench_embedding(args.images, args.repeats, batch_sizes)
+            report["embedding"] = bench_embedding(args.images, args.repeats, batch_sizes, args.real_images)
         else:
-            print(f"\n[embedding] skipped: {REAL_IMAGES} not found")
+            print(f"\n[embedding] skipped: {args.real_images} not found")
     if "precision" in only:
         seeds = [int(x) for x in args.seeds.split(",")]
-        report["precision"] = bench_precision(args.images, args.repeats, seeds)
+        report["precision"] = bench_precision(args.images, args.repeats, seeds, args.real_images)
     report["load_end"] = load()
     print(f"\nload average at the end: {report['load_end']}")
     if args.out:
