@@ -44,7 +44,7 @@ WeightsMode = Literal["imagenet", "random", "imagenet-or-random"]
 WEIGHTS_MODES: tuple[str, ...] = ("imagenet", "random", "imagenet-or-random")
 Precision = Literal["fp32", "bf16", "int8"]
 PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "int8")
-DEFAULT_PRECISION = "int8"  # the image_embeddings default: fastest faithful path on 2 cores (bench/RESULTS.md)
+DEFAULT_PRECISION = "fp32"  # int8 is 3x faster here but missed the top-10 rule on real photos (bench/RESULTS.md)
 
 
 class WeightsUnavailable(RuntimeError):

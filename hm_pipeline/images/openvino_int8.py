@@ -6,7 +6,8 @@ gives the same embeddings whichever partition converted first): `CALIBRATION_SIZ
 generator (every product silhouette × pattern, taxonomy colours, fixed seed), preprocessed like real photos.
 Faithfulness to fp32 is checked on real and generated photos in `test_images_precision.py`.
 
-OpenVINO and NNCF are imported only inside these functions (the embedding step).
+OpenVINO and NNCF are imported only inside these functions (the embedding step); they are the `int8` extra
+(`pip install -e ".[int8]"`).
 """
 
 from __future__ import annotations
@@ -45,6 +46,14 @@ def calibration_images(image_size: int, count: int = CALIBRATION_SIZE) -> np.nda
     return out
 
 
+def _require_openvino() -> None:
+    try:
+        import nncf  # noqa: F401
+        import openvino  # noqa: F401
+    except ImportError as exc:
+        raise ImportError(f"precision 'int8' needs OpenVINO and NNCF: pip install -e '.[int8]' ({exc})") from exc
+
+
 def quantize(keras_model: Any, calibration: np.ndarray, target: Path) -> None:
     """Convert `keras_model` to OpenVINO, quantize it on `calibration` (preprocessed float32 images) and save it
     to the folder `target`, written beside it and renamed into place (never half-written)."""
@@ -73,6 +82,7 @@ def compile_cached(
 ) -> Callable[[np.ndarray], np.ndarray]:
     """A batch -> float32 embeddings function running the cached int8 model, calling `build(model_dir)` first
     when the cache is empty."""
+    _require_openvino()
     import openvino as ov
 
     if not (model_dir / "model.xml").exists():
