@@ -223,9 +223,9 @@ def bench_knn(n: int, added: int, repeats: int, naive: bool, bare: bool = True, 
             runs["bare matmul"].append((wall, cpu))
             log(f"bare matmul: {wall:.2f} s wall, {cpu:.2f} s CPU, load {load()}")
         if row_blocks:
-            wall, cpu, rows_result = timed(lambda: knn.topk_full(x, symmetric=False))  # today's default
+            wall, cpu, rows_result = timed(lambda: knn.topk_full(x, symmetric=False))  # before #18
             runs["row blocks"].append((wall, cpu))
-            log(f"topk_full row blocks (default): {wall:.2f} s wall, {cpu:.2f} s CPU, load {load()}")
+            log(f"topk_full row blocks (before #18): {wall:.2f} s wall, {cpu:.2f} s CPU, load {load()}")
         wall, cpu, full = timed(lambda: knn.topk_full(x, symmetric=True))
         runs["topk_full"].append((wall, cpu))
         log(f"topk_full (symmetric): {wall:.2f} s wall, {cpu:.2f} s CPU, load {load()}")
@@ -269,7 +269,7 @@ def bench_knn(n: int, added: int, repeats: int, naive: bool, bare: bool = True, 
     if row_blocks:
         report["symmetric_over_row_blocks_wall"] = med["topk_full"]["wall_s"] / med["row blocks"]["wall_s"]
         report["symmetric_over_row_blocks_cpu"] = med["topk_full"]["cpu_s"] / med["row blocks"]["cpu_s"]
-        print(f"  topk_full symmetric / row blocks (default): {report['symmetric_over_row_blocks_wall']:.3f}x wall,"
+        print(f"  topk_full symmetric / row blocks (before #18): {report['symmetric_over_row_blocks_wall']:.3f}x wall,"
               f" {report['symmetric_over_row_blocks_cpu']:.3f}x CPU  (goal <= 0.6x; results equal bit for bit)")
     if with_update:
         report["add_over_full_wall"] = med["add folder"]["wall_s"] / med["topk_full"]["wall_s"]
