@@ -10,7 +10,14 @@
    landed is derived once, untimed, from the full result by `knn.topk_update(removed=the folder)` (equal to a
    full rebuild of the old rows, as test_images_knn.py checks; this saves a second full pass), and each
    incremental result is checked equal to the full rebuild, bit for bit;
-3. the sensor's folder fingerprint scan over ~100k empty files.
+3. the sensor's folder fingerprint scan over ~100k empty files;
+4. precision (issue #18): the same ResNet50V2 embedding path at fp32 (Keras), bf16 (Keras mixed_bfloat16) and
+   int8 (OpenVINO + NNCF), interleaved, medians, on the real photos at 224x224 (decode + resize included), with
+   the one-off int8 conversion timed apart; and the faithfulness of bf16/int8 to fp32 (per-photo cosine, top-10
+   SIMILAR overlap) on the real photos and on generated ones, for two random-weight seeds:
+
+    flock /work/coord/heavy.lock .venv/bin/python bench/bench_images.py --only precision \
+        --out bench/out/images_precision.json
 
 Every case reports wall and process CPU seconds (all threads); each section records the 1-minute load average
 (`os.getloadavg`) at its start and end: the machine is shared.
@@ -46,7 +53,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from hm_pipeline.images import knn  # noqa: E402
 from hm_pipeline.images.scan import fingerprint_tree, scan_folder  # noqa: E402
 
-REAL_IMAGES = REPO_ROOT.parent / "shared" / "real_sample" / "images"
+REAL_IMAGES_DEFAULT = REPO_ROOT.parent / "shared" / "real_sample" / "images"
 
 
 def log(message: str) -> None:
@@ -83,10 +90,10 @@ def side_by_side(cases: dict[str, Callable[[], object]], repeats: int) -> dict[s
     return {name: median_of(r) for name, r in runs.items()}
 
 
-def bench_embedding(n_images: int, repeats: int, batch_sizes: list[int]) -> dict[str, object]:
+def bench_embedding(n_images: int, repeats: int, batch_sizes: list[int], real_images: Path) -> dict[str, object]:
     from hm_pipeline.images.embed import embed_images, load_model
 
-    scans = [scan_folder(p) for p in sorted(REAL_IMAGES.iterdir()) if p.is_dir()]
+    scans = [scan_folder(p) for p in sorted(real_images.iterdir()) if p.is_dir()]
     ids = [a for s in scans for a in s.article_ids][:n_images]
     paths = [p for s in scans for p in s.paths][:n_images]
     model = load_model("random", 224, 0)
@@ -132,7 +139,67 @@ def bench_embedding(n_images: int, repeats: int, batch_sizes: list[int]) -> dict
     }
 
 
-def bench_knn(n: int, added: int, repeats: int, naive: bool, bare: bool = True) -> dict[str, object]:
+def _generated_photos(count: int) -> tuple[list[str], list[str]]:
+    """(ids, paths) of `count` photos drawn by the generator (tiny scale, seed 7, 64x96) in a temp folder."""
+    from hm_pipeline.data.synthetic.generate import generate
+
+    out = Path(tempfile.mkdtemp(prefix="bench-images-"))
+    generate("tiny", out, seed=7, workers=1)
+    scans = [scan_folder(p) for p in sorted((out / "images").iterdir())]
+    return [a for s in scans for a in s.article_ids][:count], [p for s in scans for p in s.paths][:count]
+
+
+def bench_precision(n_images: int, repeats: int, seeds: list[int], real_images: Path) -> dict[str, object]:
+    from hm_pipeline.images import faithfulness
+    from hm_pipeline.images.embed import PRECISIONS, embed_images, load_model
+
+    scans = [scan_folder(p) for p in sorted(real_images.iterdir()) if p.is_dir()]
+    photo_sets = {"real": ([a for s in scans for a in s.article_ids][:n_images],
+                           [p for s in scans for p in s.paths][:n_images]),
+                  "generated": _generated_photos(n_images)}
+    cache = tempfile.mkdtemp(prefix="bench-keras-home-")  # a cold int8 cache: the conversion is timed
+    start_load = load()
+    convert: dict[str, float] = {}
+    models = {}
+    for precision in PRECISIONS:
+        wall, _, models[precision] = timed(lambda: load_model("random", 224, seeds[0], cache, precision, "cpu"))
+        convert[precision] = wall
+        log(f"load {precision}: {wall:.1f} s")
+    ids, paths = photo_sets["real"]
+
+    def run(precision: str) -> Callable[[], None]:
+        return lambda: embed_images(ids, paths, models[precision], batch_size=32)
+
+    cases = {p: run(p) for p in PRECISIONS}
+    for fn in cases.values():
+        fn()  # warm-up
+    med = side_by_side(cases, repeats)
+    print(f"\n[precision] {len(paths)} real photos, ResNet50V2 224x224, batch 32, {repeats} interleaved repeats")
+    for name, m in med.items():
+        m["images_per_s"] = len(paths) / m["wall_s"]
+        m["x_fp32_wall"] = med["fp32"]["wall_s"] / m["wall_s"]
+        m["x_fp32_cpu"] = med["fp32"]["cpu_s"] / m["cpu_s"]
+        print(f"  {name:<5} {m['wall_s']:7.2f} s wall {m['cpu_s']:7.2f} s CPU {m['images_per_s']:7.2f} photos/s "
+              f" {m['x_fp32_wall']:5.2f}x fp32 (wall) {m['x_fp32_cpu']:5.2f}x (CPU)   model load {convert[name]:.1f} s")
+    end_load = load()
+    print(f"  load average {start_load} -> {end_load}; goal: >= 40 photos/s on a quiet machine (>= 2x fp32)")
+    faith: dict[str, object] = {}
+    for seed in seeds:
+        for set_name, (ids_, paths_) in photo_sets.items():
+            emb = {p: embed_images(ids_, paths_, load_model("random", 224, seed, cache, p, "cpu")).embeddings
+                   for p in PRECISIONS}
+            for p in ("bf16", "int8"):
+                f = faithfulness.compare(emb["fp32"], emb[p]).as_dict()
+                faith[f"{p} seed {seed} {set_name}"] = f
+                print(f"  faithfulness {p} seed {seed} {set_name:<9} photos {f['photos']}: cosine min "
+                      f"{f['cosine_min']:.4f} median {f['cosine_median']:.5f}; top-10 overlap mean "
+                      f"{f['overlap_mean']:.3f} min {f['overlap_min']:.1f}, identical lists {f['products_with_full_overlap']:.2f}")
+    return {"images": len(paths), "repeats": repeats, "load_start": start_load, "load_end": end_load,
+            "model_load_s": convert, "cases": med, "faithfulness": faith}
+
+
+def bench_knn(n: int, added: int, repeats: int, naive: bool, bare: bool = True, row_blocks: bool = True,
+              with_update: bool = True) -> dict[str, object]:
     start_load = load()
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, 2048), dtype=np.float32)
@@ -147,16 +214,26 @@ def bench_knn(n: int, added: int, repeats: int, naive: bool, bare: bool = True) 
                 q = xn[start : start + knn.DEFAULT_BLOCK]
                 np.matmul(q, xn.T, out=out[: len(q)])
 
-    runs: dict[str, list[tuple[float, float]]] = {"bare matmul": [], "topk_full": [], "add folder": []}
+    runs: dict[str, list[tuple[float, float]]] = {"bare matmul": [], "row blocks": [], "topk_full": [],
+                                                  "add folder": []}
     setup: dict[str, object] = {}
     for _ in range(repeats):
         if bare:
             wall, cpu, _ = timed(bare_matmul)
             runs["bare matmul"].append((wall, cpu))
             log(f"bare matmul: {wall:.2f} s wall, {cpu:.2f} s CPU, load {load()}")
-        wall, cpu, full = timed(lambda: knn.topk_full(x))
+        if row_blocks:
+            wall, cpu, rows_result = timed(lambda: knn.topk_full(x, symmetric=False))  # before #18
+            runs["row blocks"].append((wall, cpu))
+            log(f"topk_full row blocks (before #18): {wall:.2f} s wall, {cpu:.2f} s CPU, load {load()}")
+        wall, cpu, full = timed(lambda: knn.topk_full(x, symmetric=True))
         runs["topk_full"].append((wall, cpu))
-        log(f"topk_full: {wall:.2f} s wall, {cpu:.2f} s CPU, load {load()}")
+        log(f"topk_full (symmetric): {wall:.2f} s wall, {cpu:.2f} s CPU, load {load()}")
+        if row_blocks:
+            for field in ("src", "dst", "score", "rank"):
+                assert np.array_equal(getattr(rows_result, field), getattr(full, field)), f"symmetric != rows: {field}"
+        if not with_update:
+            continue
         if not setup:  # the lists before the folder landed, from the full result (untimed in the comparison)
             wall, cpu, (old, stats) = timed(
                 lambda: knn.topk_update(
@@ -189,11 +266,17 @@ def bench_knn(n: int, added: int, repeats: int, naive: bool, bare: bool = True) 
         report["topk_full_over_bare_cpu"] = med["topk_full"]["cpu_s"] / med["bare matmul"]["cpu_s"]
         print(f"  topk_full / bare matmul: {report['topk_full_over_bare_wall']:.3f}x wall, "
               f"{report['topk_full_over_bare_cpu']:.3f}x CPU  (goal <= 1.3x)")
-    report["add_over_full_wall"] = med["add folder"]["wall_s"] / med["topk_full"]["wall_s"]
-    report["add_over_full_cpu"] = med["add folder"]["cpu_s"] / med["topk_full"]["cpu_s"]
-    print(f"  add {added} to {old_n} / full rebuild: {100 * report['add_over_full_wall']:.2f}% wall, "
-          f"{100 * report['add_over_full_cpu']:.2f}% CPU  (goal <= 5%)")
-    print("  incremental result == full rebuild: yes (checked every repeat)")
+    if row_blocks:
+        report["symmetric_over_row_blocks_wall"] = med["topk_full"]["wall_s"] / med["row blocks"]["wall_s"]
+        report["symmetric_over_row_blocks_cpu"] = med["topk_full"]["cpu_s"] / med["row blocks"]["cpu_s"]
+        print(f"  topk_full symmetric / row blocks (before #18): {report['symmetric_over_row_blocks_wall']:.3f}x wall,"
+              f" {report['symmetric_over_row_blocks_cpu']:.3f}x CPU  (goal <= 0.6x; results equal bit for bit)")
+    if with_update:
+        report["add_over_full_wall"] = med["add folder"]["wall_s"] / med["topk_full"]["wall_s"]
+        report["add_over_full_cpu"] = med["add folder"]["cpu_s"] / med["topk_full"]["cpu_s"]
+        print(f"  add {added} to {old_n} / full rebuild: {100 * report['add_over_full_wall']:.2f}% wall, "
+              f"{100 * report['add_over_full_cpu']:.2f}% CPU  (goal <= 5%)")
+        print("  incremental result == full rebuild: yes (checked every repeat)")
     if naive:
 
         def full_matmul_argsort() -> None:
@@ -232,7 +315,10 @@ def bench_sensor_scan(n_files: int, repeats: int) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--images", type=int, default=150, help="real photos to embed (the sample has 150)")
-    parser.add_argument("--n", type=int, default=105_000, help="rows of the kNN matrix (x 2048 float32)")
+    parser.add_argument("--real-images", type=Path, default=REAL_IMAGES_DEFAULT, help="folder of real photo folders (default:"
+                        " ../shared/real_sample/images beside the repository)")
+    parser.add_argument("--n", default="105000", help="rows of the kNN matrix (x 2048 float32); comma-separated "
+                        "for several sizes")
     parser.add_argument("--added", type=int, default=1200, help="rows of the added folder")
     parser.add_argument("--files", type=int, default=100_000, help="empty files for the sensor scan")
     parser.add_argument("--repeats", type=int, default=3, help="repeats of the embedding and sensor cases")
@@ -241,7 +327,10 @@ def main() -> None:
     parser.add_argument("--naive", action="store_true", help="also time the full matmul + argsort once (small --n only:"
                         " the n x n float32 matrix must fit in memory)")
     parser.add_argument("--no-bare", action="store_true", help="skip the bare matmul")
-    parser.add_argument("--only", choices=["embedding", "knn", "sensor"], action="append")
+    parser.add_argument("--no-row-blocks", action="store_true", help="skip the row-block topk_full (before #18)")
+    parser.add_argument("--no-update", action="store_true", help="skip the add-one-folder case")
+    parser.add_argument("--seeds", default="0,1", help="random-weight seeds for the precision faithfulness figures")
+    parser.add_argument("--only", choices=["embedding", "knn", "sensor", "precision"], action="append")
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here (e.g. bench/out/images.json)")
     args = parser.parse_args()
     only = set(args.only or ["embedding", "knn", "sensor"])
@@ -251,13 +340,18 @@ def main() -> None:
     if "sensor" in only:
         report["sensor"] = bench_sensor_scan(args.files, args.repeats)
     if "knn" in only:
-        report["knn"] = bench_knn(args.n, args.added, args.knn_repeats, args.naive, bare=not args.no_bare)
+        for n in [int(v) for v in str(args.n).split(",")]:
+            report[f"knn_{n}"] = bench_knn(n, args.added, args.knn_repeats, args.naive, bare=not args.no_bare,
+                                           row_blocks=not args.no_row_blocks, with_update=not args.no_update)
     if "embedding" in only:
-        if REAL_IMAGES.is_dir():
+        if args.real_images.is_dir():
             batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
-            report["embedding"] = bench_embedding(args.images, args.repeats, batch_sizes)
+            report["embedding"] = bench_embedding(args.images, args.repeats, batch_sizes, args.real_images)
         else:
-            print(f"\n[embedding] skipped: {REAL_IMAGES} not found")
+            print(f"\n[embedding] skipped: {args.real_images} not found")
+    if "precision" in only:
+        seeds = [int(x) for x in args.seeds.split(",")]
+        report["precision"] = bench_precision(args.images, args.repeats, seeds, args.real_images)
     report["load_end"] = load()
     print(f"\nload average at the end: {report['load_end']}")
     if args.out:

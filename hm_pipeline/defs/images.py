@@ -18,7 +18,8 @@ from pydantic import Field
 from hm_pipeline.defs.metadata import OWNERS
 from hm_pipeline.defs.resources import DataRootResource
 from hm_pipeline.images import knn, similarity_stats, tables
-from hm_pipeline.images.embed import WEIGHTS_FILE, WEIGHTS_MODES, cached_imagenet_weights, embed_images, load_model
+from hm_pipeline.images.embed import (DEFAULT_PRECISION, WEIGHTS_FILE, WEIGHTS_MODES, cached_imagenet_weights,
+                                      embed_images, load_model)
 from hm_pipeline.images.scan import (FOLDER_RE, Skipped, fingerprint_tree, folder_fingerprint, plan_folder_changes,
                                      scan_folder, scan_tree)
 from hm_pipeline.atomic import write_parquet
@@ -95,6 +96,10 @@ class ImageEmbeddingConfig(dg.Config):
                             "bench/bench_images.py)")
     image_size: int = Field(224, description="square input size (ResNet50V2 was trained at 224)")
     seed: int = Field(0, description="seed of the random weights")
+    precision: str = Field(DEFAULT_PRECISION, description="fp32 (the Keras model) | bf16 | int8 (OpenVINO + NNCF, "
+                           "CPU only, converted once per weights and size into the Keras cache); see README")
+    device: str = Field("auto", description="cpu | gpu (CUDA; fails without one) | auto (the GPU when TensorFlow "
+                        "sees one and the precision runs there, else the CPU)")
 
 
 @dg.asset(
@@ -121,7 +126,8 @@ def image_embeddings(
         raise dg.Failure(f"image folder {folder_path} does not exist (partition {folder!r})")
     fingerprint = folder_fingerprint(folder_path)  # before the scan: a change during the run re-embeds later
     scan = scan_folder(folder_path, _known_article_ids(layout))
-    model = load_model(config.weights, config.image_size, config.seed)  # type: ignore[arg-type]  # validated
+    model = load_model(config.weights, config.image_size, config.seed, None,  # type: ignore[arg-type]  # validated
+                       config.precision, config.device)
     for message in model.warnings:
         context.log.warning(message)
     if model.is_random and not model.warnings:  # the same words for every folder: `hm-pipeline run` shows them once
@@ -141,6 +147,8 @@ def image_embeddings(
         "weights": model.weights_used,
         "image_size": config.image_size,
         "folder_fingerprint": fingerprint,
+        "precision": model.precision,
+        "device": model.device,
         "path": dg.MetadataValue.path(str(embeddings_file(layout, folder))),
     }
     if model.is_random:

@@ -161,6 +161,7 @@ class AlsModelConfig(dg.Config):
     alpha: float = Field(1.0, description="scales the confidence values before the fit")
     iterations: int = 15
     random_state: int = 42
+    device: str = Field("cpu", description="cpu | gpu (implicit.gpu on CUDA; fails without one) | auto")
 
 
 @dg.asset(

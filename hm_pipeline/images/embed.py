@@ -11,6 +11,11 @@ file is the one Keras itself loads for that model.
 
 Preprocessing follows the seed (RGB, squashed to `image_size`², `resnet_v2.preprocess_input`), except that the
 resize is bilinear with antialiasing (the seed's `load_img` default is nearest-neighbour, which aliases).
+
+Precision (`load_model(precision=...)`): "fp32" runs the Keras model (the reference); "bf16" a copy of it under
+Keras' `mixed_bfloat16` policy (fast on GPUs and on CPUs with AVX512_BF16/AMX, no faster on AVX2-only CPUs);
+"int8" the same weights converted to OpenVINO and quantized by NNCF (`openvino_int8`, CPU only). Device ("cpu",
+"gpu", "auto"; see `hm_pipeline.devices`) places the Keras paths; the int8 path always runs on the CPU.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -26,6 +31,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from hm_pipeline.devices import resolve_device
+from hm_pipeline.images import openvino_int8
 from hm_pipeline.images.scan import Skipped
 
 EMBEDDING_DIM = 2048
@@ -35,6 +42,9 @@ WEIGHTS_MD5 = "fac2f116257151a9d068a22e544a4917"  # keras.applications.resnet.WE
 
 WeightsMode = Literal["imagenet", "random", "imagenet-or-random"]
 WEIGHTS_MODES: tuple[str, ...] = ("imagenet", "random", "imagenet-or-random")
+Precision = Literal["fp32", "bf16", "int8"]
+PRECISIONS: tuple[str, ...] = ("fp32", "bf16", "int8")
+DEFAULT_PRECISION = "fp32"  # int8 is 3x faster here but missed the top-10 rule on real photos (bench/RESULTS.md)
 
 
 class WeightsUnavailable(RuntimeError):
@@ -45,14 +55,23 @@ class WeightsUnavailable(RuntimeError):
 class EmbeddingModel:
     """A ready ResNet50V2 feature extractor and how its weights were obtained."""
 
-    model: Any
+    model: Any  # the fp32 Keras model (the reference; also what the other precisions were derived from)
     image_size: int
     weights_used: str  # "imagenet" or "random(seed=N)"
     warnings: tuple[str, ...] = ()
+    precision: str = "fp32"
+    device: str = "cpu"
+    runner: Callable[[Any], np.ndarray] | None = None  # batch -> float32 [b, 2048]; None: the Keras model on CPU
 
     @property
     def is_random(self) -> bool:
         return self.weights_used.startswith("random")
+
+    def predict(self, images: Any) -> np.ndarray:
+        """Embeddings of one preprocessed batch (one model call)."""
+        if self.runner is not None:
+            return self.runner(images)
+        return np.asarray(self.model.predict_on_batch(images), dtype=np.float32)
 
 
 @dataclass
@@ -147,10 +166,8 @@ def _build(image_size: int, weights_path: Path | None, seed: int) -> Any:
 
 
 @lru_cache(maxsize=4)
-def load_model(
-    weights: WeightsMode = "imagenet", image_size: int = 224, seed: int = 0, cache_dir: str | None = None
-) -> EmbeddingModel:
-    """The feature extractor for `weights`, built once per process and argument set.
+def _reference_model(weights: str, image_size: int, seed: int, cache_dir: str | None) -> EmbeddingModel:
+    """The fp32 Keras feature extractor for `weights` (see `load_model`), built once per process and argument set.
 
     - "imagenet": ImageNet weights from the Keras cache (downloaded once); `WeightsUnavailable` if impossible.
     - "random": seeded random weights, for tests and offline demos (embeddings carry no visual meaning).
@@ -178,6 +195,73 @@ def load_model(
     return EmbeddingModel(_build(image_size, path, seed), image_size, "imagenet")
 
 
+@lru_cache(maxsize=8)
+def load_model(
+    weights: WeightsMode = "imagenet",
+    image_size: int = 224,
+    seed: int = 0,
+    cache_dir: str | None = None,
+    precision: Precision = "fp32",
+    device: str = "cpu",
+) -> EmbeddingModel:
+    """The feature extractor for `weights` at `precision` on `device`, built once per process and argument set.
+
+    weights:
+    - "imagenet": ImageNet weights from the Keras cache (downloaded once); `WeightsUnavailable` if impossible.
+    - "random": seeded random weights, for tests and offline demos (embeddings carry no visual meaning).
+    - "imagenet-or-random": ImageNet if available, else random with a warning in `EmbeddingModel.warnings`
+      (also emitted as a Python warning), which callers must surface in logs and metadata.
+    precision: "fp32" (reference), "bf16" or "int8" (see the module docstring). The int8 model is converted once
+    and cached under `cache_dir` (default: the Keras cache) per (weights, image size).
+    device: "cpu", "gpu" (fails without a CUDA GPU, and for int8) or "auto".
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    base = _reference_model(weights, image_size, seed, cache_dir)
+    gpu_present = device != "cpu" and bool(import_tensorflow().config.list_physical_devices("GPU"))
+    placed = resolve_device(device, gpu_present, f"{precision} image embeddings", gpu_supported=precision != "int8")
+    if precision == "int8":
+        target = openvino_int8.cached_model_dir(Path(cache_dir or keras_cache_dir()), base.weights_used, image_size)
+
+        def build(model_dir: Path) -> None:
+            calibration = preprocess(openvino_int8.calibration_images(image_size), image_size)
+            openvino_int8.quantize(base.model, np.asarray(calibration), model_dir)
+
+        runner = openvino_int8.compile_cached(target, build, threads=os.cpu_count())
+    else:
+        keras_model = _bf16_copy(base.model, image_size, placed) if precision == "bf16" else base.model
+        runner = _keras_runner(keras_model, placed)
+    return EmbeddingModel(base.model, image_size, base.weights_used, base.warnings, precision, placed, runner)
+
+
+def _keras_runner(model: Any, device: str) -> Callable[[Any], np.ndarray]:
+    tf = import_tensorflow()
+
+    def predict(images: Any) -> np.ndarray:
+        with tf.device(f"/{device.upper()}:0"):
+            return np.asarray(model.predict_on_batch(images), dtype=np.float32)
+
+    return predict
+
+
+def _bf16_copy(model: Any, image_size: int, device: str) -> Any:
+    """The same network and weights with bfloat16 compute (`mixed_bfloat16`: float32 variables, bf16 arithmetic)."""
+    tf = import_tensorflow()
+    import keras
+
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        with tf.device(f"/{device.upper()}:0"):
+            copy = keras.applications.ResNet50V2(
+                include_top=False, weights=None, pooling="avg", input_shape=(image_size, image_size, 3)
+            )
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
 def _decode_failure_reason(path: str) -> str:
     """A specific reason for a file TensorFlow could not decode (asked of Pillow, only for the failures)."""
     from PIL import Image
@@ -190,6 +274,14 @@ def _decode_failure_reason(path: str) -> str:
     return "corrupt JPEG: TensorFlow could not decode it"
 
 
+def preprocess(images: Any, image_size: int) -> Any:
+    """uint8 RGB image(s) -> the model's input: bilinear antialiased resize to `image_size`², `preprocess_input`."""
+    tf = import_tensorflow()
+
+    resized = tf.image.resize(images, (image_size, image_size), method="bilinear", antialias=True)
+    return tf.keras.applications.resnet_v2.preprocess_input(resized)
+
+
 def image_dataset(paths: Sequence[str], image_size: int, batch_size: int) -> Any:
     """tf.data pipeline: (row index, preprocessed image) batches; undecodable files are dropped (their index absent).
 
@@ -198,12 +290,9 @@ def image_dataset(paths: Sequence[str], image_size: int, batch_size: int) -> Any
     """
     tf = import_tensorflow()
 
-    preprocess = tf.keras.applications.resnet_v2.preprocess_input
-
     def decode(index: Any, path: Any) -> tuple[Any, Any]:
         image = tf.io.decode_jpeg(tf.io.read_file(path), channels=3, dct_method="INTEGER_ACCURATE")
-        image = tf.image.resize(image, (image_size, image_size), method="bilinear", antialias=True)
-        return index, preprocess(image)
+        return index, preprocess(image, image_size)
 
     indices = np.arange(len(paths), dtype=np.int64)
     ds = tf.data.Dataset.from_tensor_slices((indices, np.asarray(paths, dtype=str)))
@@ -229,7 +318,7 @@ def embed_images(
     if len(paths):
         for index, images in image_dataset(paths, model.image_size, batch_size):
             kept.append(index.numpy())
-            chunks.append(np.asarray(model.model.predict_on_batch(images), dtype=np.float32))
+            chunks.append(model.predict(images))
     seconds = time.perf_counter() - start
     rows = np.concatenate(kept) if kept else np.empty(0, dtype=np.int64)
     embeddings = np.concatenate(chunks) if chunks else np.empty((0, EMBEDDING_DIM), dtype=np.float32)

@@ -15,12 +15,15 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import implicit.als
+import implicit.gpu
 import numpy as np
 import scipy.sparse as sp
 from implicit.cpu.als import AlternatingLeastSquares
 from threadpoolctl import threadpool_limits
 
 from hm_pipeline.atomic import atomic_path
+from hm_pipeline.devices import resolve_device
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,7 @@ class AlsParams:
     alpha: float = 1.0
     iterations: int = 15
     random_state: int = 42
+    device: str = "cpu"  # cpu | gpu (implicit.gpu, CUDA; fails clearly without one) | auto
 
     def __post_init__(self) -> None:
         if self.factors < 1 or self.iterations < 1:
@@ -60,14 +64,17 @@ def single_threaded_blas() -> Iterator[None]:
 
 
 def new_model(params: AlsParams) -> AlternatingLeastSquares:
+    """implicit's CPU model, or its GPU model when `params.device` resolves to the GPU (saved as a CPU model)."""
+    device = resolve_device(params.device, implicit.gpu.HAS_CUDA, "ALS (implicit)")
     with single_threaded_blas():  # implicit warns at construction when BLAS is multi-threaded
-        return AlternatingLeastSquares(
+        return implicit.als.AlternatingLeastSquares(
             factors=params.factors,
             regularization=params.regularization,
             alpha=params.alpha,
             iterations=params.iterations,
             random_state=params.random_state,
             dtype=np.float32,
+            use_gpu=device == "gpu",
         )
 
 
@@ -85,6 +92,8 @@ def fit_als(matrix: sp.csr_matrix, params: AlsParams) -> tuple[AlternatingLeastS
 
 def save_model(model: AlternatingLeastSquares, path: str | os.PathLike[str]) -> None:
     """implicit's own `save` (numpy .npz), written to a temp sibling and renamed."""
+    if hasattr(model, "to_cpu"):  # a GPU model: save the CPU copy, which every reader loads
+        model = model.to_cpu()
     with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         model.save(fh)
 
