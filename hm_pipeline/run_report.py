@@ -187,10 +187,15 @@ def print_summary(console: Console, layout: DataLayout, report: Report, home: Pa
         table = Table(title="MAP@12 on the held-out week", title_justify="left", box=None, padding=(0, 2))
         table.add_column("candidate")
         table.add_column("MAP@12", justify="right")
+        table.add_column("vs best baseline [95% interval]", justify="right")
         table.add_column("customers", justify="right")
-        for result in results:
-            table.add_row(result["candidate"], f"{result['map@12']:.4f}", f"{result['users_evaluated']:,}")
+        main = [r for r in results if " without " not in r["candidate"]]  # ablations stay in evaluation.md
+        for result in main:
+            table.add_row(result["candidate"], f"{result['map@12']:.4f}", _versus_best(result),
+                          f"{result['users_evaluated']:,}")
         console.print(table)
+        if len(results) > len(main):
+            console.print(f"ablations ({len(results) - len(main)} rows): {evaluation.with_suffix('.md')}")
     submission = layout.output_dir / "submission.csv"
     if "submission_csv" in report.rows and submission.exists():
         console.print(f"submission: {submission}")
@@ -210,3 +215,13 @@ def print_summary(console: Console, layout: DataLayout, report: Report, home: Pa
         next_steps.append(f".venv/bin/hm-pipeline recommend {customer} --data-root {layout.root}")
     if next_steps:
         console.print("next:\n  " + "\n  ".join(next_steps), highlight=False, soft_wrap=True)
+
+
+def _versus_best(result: dict[str, Any]) -> str:
+    """The MAP@12 difference to the best baseline with its bootstrap interval, as evaluation.json records it."""
+    diff = result.get("map diff")
+    if diff is None or diff == "":
+        return ""
+    if diff == 0 and not result.get("contender"):
+        return "best baseline"
+    return f"{diff:+.4f} {result.get('95% interval', '')}".rstrip()
