@@ -127,9 +127,11 @@ def test_als_scores_are_dot_products_and_nan_outside_the_model():
     assert np.isnan(got[3])
 
 
-@pytest.mark.parametrize("scores", ["counts", "fractional", "negative", "huge"])
-def test_top_k_per_customer_orders_by_score_then_article_whatever_the_scores(scores):
-    from hm_pipeline.recommend.candidates import Candidates, rank_in_group, top_k_per_customer
+@pytest.mark.parametrize("presorted", [False, True], ids=["shuffled", "csr_order"])
+@pytest.mark.parametrize("scores", ["counts", "fractional", "negative", "huge", "fractional_ties"])
+def test_top_k_per_customer_orders_by_score_then_article_whatever_the_scores(scores, presorted):
+    from hm_pipeline.recommend.candidates import (Candidates, _descending_score_order, rank_in_group,
+                                                  top_k_per_customer)
 
     rng = np.random.default_rng(3)
     n = 50_000
@@ -138,8 +140,14 @@ def test_top_k_per_customer_orders_by_score_then_article_whatever_the_scores(sco
     score = {"counts": rng.integers(0, 40, n).astype(float),  # many ties: article order decides
              "fractional": rng.random(n),
              "negative": rng.integers(-5, 5, n).astype(float),
-             "huge": rng.integers(0, 2**30, n).astype(float) * 4.0}[scores]
+             "huge": rng.integers(0, 2**30, n).astype(float) * 4.0,
+             "fractional_ties": rng.integers(-8, 8, n) / 4.0 + np.where(rng.random(n) < 0.5, -0.0, 0.0)}[scores]
+    if presorted:  # (customer, article) order without repeats: the one-key sort path of CSR-derived candidates
+        key = np.unique(customer * 200_000 + article, return_index=True)[1]
+        customer, article, score = customer[key], article[key], score[key]
+        customer, article, score = (a[np.lexsort((article, customer))] for a in (customer, article, score))
     c = Candidates.build(customer, article, score)
+    assert (_descending_score_order(c) is not None) == presorted
     got = top_k_per_customer(c, 7)
     reference = c.take(np.lexsort((c.article, -c.score, c.customer)))
     reference = reference.take(rank_in_group(reference.customer) < 7)

@@ -51,11 +51,16 @@ def ablations(feature_groups: list[str]) -> dict[str, two_stage.Variant]:
 class RankerModelConfig(dg.Config):
     train_weeks: int = Field(1, description="label weeks the ranker learns from (before the validation week)")
     max_negatives: int = Field(50, description="sampled negative candidates kept per customer and training week")
+    max_label_customers: int = Field(50_000, description="buyers of a label week the ranker learns from (a seeded "
+                                     "sample when more bought)")
+    refit_iterations: int = Field(3, description="ALS iterations of the label-week refits (0: as als_model); the "
+                                  "held-out week's and the last week's fits are als_model's own")
     learning_rate: float = 0.05
     num_leaves: int = 31
     num_boost_round: int = Field(400, description="upper bound; early stopping on the validation week's MAP@12")
     early_stopping_rounds: int = 40
-    ablations: bool = Field(True, description="also fit the eval ranker without each source / feature group")
+    ablations: bool = Field(False, description="also fit the eval ranker without each candidate source / feature "
+                            "group (16 more fits; the evaluation then shows their rows)")
 
 
 def ranker_inputs(layout: DataLayout, config: two_stage.RankerConfig) -> tuple[two_stage.Inputs, int]:

@@ -272,6 +272,17 @@ class CandidateTable:
             else np.zeros(0, np.int64)
 
 
+def _ranked_order(c: Candidates) -> bool:
+    """Whether `c` is already sorted by (customer, score desc, article), as most sources return it."""
+    if len(c) < 2:
+        return True
+    step = np.diff(c.customer.astype(np.int64))
+    same = step == 0
+    drop = np.diff(c.score)
+    return bool((step >= 0).all() and (drop[same] <= 0).all()
+                and (np.diff(c.article.astype(np.int64))[same & (drop == 0)] > 0).all())
+
+
 def collect_candidates(data: SourceData, customers: np.ndarray,
                        sources: dict[str, tuple[CandidateSource, int]] | None = None) -> CandidateTable:
     """Run every source for `customers` and merge their lists into one table of unique pairs."""
@@ -280,8 +291,8 @@ def collect_candidates(data: SourceData, customers: np.ndarray,
     keys, which, ranks, scores = [], [], [], []
     for s, (source, n) in enumerate(sources.values()):
         c = source(data, np.asarray(customers), n)
-        order = np.lexsort((c.article, -c.score, c.customer))
-        c = c.take(order)
+        if not _ranked_order(c):
+            c = c.take(np.lexsort((c.article, -c.score, c.customer)))
         keys.append(c.customer.astype(np.int64) * data.n_articles + c.article)
         which.append(np.full(len(c), s, np.int8))
         ranks.append(rank_in_group(c.customer).astype(np.float32))

@@ -105,11 +105,28 @@ def _sorted_by_packed_key(c: Candidates) -> Candidates | None:
     )
 
 
+def _descending_score_order(c: Candidates) -> np.ndarray | None:
+    """Order of `c` by (customer, score desc, article) through one stable int64 sort, when `c` is already sorted by
+    (customer, article) — as candidates read off a CSR matrix are; else None. The float32 score's bits, flipped to
+    sort like the numbers, fill the low 32 bits (3-5x faster than a 3-key lexsort on tens of millions of rows)."""
+    if len(c) < 2:
+        return None
+    customer, article = c.customer.astype(np.int64), c.article
+    step = np.diff(customer)
+    if (step < 0).any() or ((step == 0) & (article[1:] <= article[:-1])).any():
+        return None
+    bits = (c.score + np.float32(0.0)).view(np.uint32).astype(np.int64)  # + 0.0: -0.0 sorts as 0.0
+    ascending = np.where(bits >= 2**31, 2**32 - 1 - bits, bits + 2**31)  # monotonic in the float's value
+    key = ((customer - customer[0]) << 32) | (2**32 - 1 - ascending)
+    return np.argsort(key, kind="stable")
+
+
 def top_k_per_customer(c: Candidates, k: int) -> Candidates:
     """The `k` best-scored candidates of each customer (score desc, then article_idx asc), grouped by customer."""
     sorted_c = _sorted_by_packed_key(c)
     if sorted_c is None:
-        sorted_c = c.take(np.lexsort((c.article, -c.score, c.customer)))
+        order = _descending_score_order(c)
+        sorted_c = c.take(np.lexsort((c.article, -c.score, c.customer)) if order is None else order)
     return sorted_c.take(rank_in_group(sorted_c.customer) < k)
 
 

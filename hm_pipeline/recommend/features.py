@@ -135,4 +135,7 @@ def pair_features(data: SourceData, table: CandidateTable) -> tuple[np.ndarray, 
         add("customer", name, values[customer])
     add("article", "price_vs_customer", art["article_price"][article] / cust["customer_price"][customer])
     names = list(columns)
-    return np.column_stack([columns[n] for n in names]), names, groups
+    x = np.empty((len(customer), len(names)), np.float32, order="F")  # column-wise fill: 20x faster than C order;
+    for j, name in enumerate(names):  # LightGBM predicts from column-major input as fast
+        x[:, j] = columns.pop(name)
+    return x, names, groups

@@ -22,6 +22,9 @@ def _drop_bought(scores: sp.csr_matrix, bought: sp.csr_matrix) -> sp.csr_matrix:
 
 
 def _coo_candidates(customers: np.ndarray, matrix: sp.spmatrix) -> Candidates:
+    """One candidate per stored entry, in (row, column) order (sorted columns: `top_k_per_customer`'s fast path)."""
+    matrix = matrix.tocsr()
+    matrix.sort_indices()
     coo = matrix.tocoo()
     return Candidates.build(np.asarray(customers)[coo.row], coo.col, coo.data)
 

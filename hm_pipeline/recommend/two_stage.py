@@ -7,16 +7,19 @@ Time discipline (the recipe for a target week starting at day `target`):
 - for every label week starting at `c`, candidates, features and the ALS factors come from purchases with day < c
   only (`Inputs.at(c)` refits ALS on them unless a fit for that cutoff is supplied); every `SourceData` refuses
   a history that reaches its cutoff.
-- training rows: customers who bought in the label week and have at least one bought article among their
-  candidates (LambdaRank learns nothing from an all-negative group), all positives and up to `max_negatives`
-  sampled negatives each.
+- training rows: customers who bought in the label week (a seeded sample of `max_label_customers` when more did)
+  and have at least one bought article among their candidates (LambdaRank learns nothing from an all-negative
+  group), all positives and up to `max_negatives` sampled negatives each.
+- ALS: a label week without a supplied fit (the pipeline supplies `als_model`'s two) is refit with
+  `refit_iterations` (3, not the 15 of the project default: the compromise that keeps the full-scale cost in
+  budget; its quality effect is measured in bench/RESULTS.md).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -41,6 +44,7 @@ class RankerConfig:
 
     train_weeks: int = 1
     max_negatives: int = 50
+    max_label_customers: int = 50_000  # buyers of a label week kept (a seeded sample when more bought)
     num_boost_round: int = 400
     early_stopping_rounds: int = 40
     learning_rate: float = 0.05
@@ -51,6 +55,7 @@ class RankerConfig:
     chunk_customers: int = 50_000
     threads: int = 1  # LightGBM threads: OpenMP spin-waits make 2 threads far slower on a busy 2-core machine
     als: AlsParams = field(default_factory=AlsParams)
+    refit_iterations: int = 3  # ALS iterations of the label-week refits (0: as `als`); supplied fits are used as-is
     als_user_min: int = 5
     als_article_min: int = 5
     als_confidence: str = "recency"
@@ -83,7 +88,7 @@ class Inputs:
             before = self.purchases.select(self.purchases.day < cutoff)
             c = self.config
             m = build_interactions(before, c.als_user_min, c.als_article_min, c.als_confidence, end_day=cutoff - 1)
-            model, _ = fit_als(m.matrix, c.als)
+            model, _ = fit_als(m.matrix, replace(c.als, iterations=c.refit_iterations or c.als.iterations))
             self.als_fits[cutoff] = AlsFactors.from_id_maps(model.user_factors, model.item_factors, m.user_ids,
                                                             m.item_ids, before.n_users, before.n_items)
         return self.als_fits[cutoff]
@@ -168,6 +173,8 @@ class PairTable:
         proposed = ~np.isnan(self.source_rank)
         rows = variant.rows(proposed, self.source_names)
         cols = variant.columns(self.names, self.groups)
+        if rows.all() and len(cols) == len(self.names):  # the full ranker: no copy
+            return rows, self.x, list(self.names)
         x, names = self.x[np.ix_(rows, cols)], [self.names[i] for i in cols]
         if variant.disabled_sources and "n_sources" in names:  # count only the sources the variant keeps
             on = [i for i, n in enumerate(self.source_names) if n not in variant.disabled_sources]
@@ -203,6 +210,9 @@ def label_week(inputs: Inputs, cutoff: int, config: RankerConfig, sample: bool =
     data = inputs.at(cutoff)
     bought = inputs.week(cutoff)
     customers = np.flatnonzero(np.diff(bought.indptr)).astype(np.int32)
+    if len(customers) > config.max_label_customers:
+        rng = np.random.default_rng(config.seed + cutoff)
+        customers = np.sort(rng.choice(customers, config.max_label_customers, replace=False))
     recall: dict[str, float] = {}
 
     def keep(table: CandidateTable) -> np.ndarray:
@@ -248,7 +258,8 @@ class FittedRanker:
     variant: Variant = FULL
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        return self.booster.predict(x, num_iteration=self.best_iteration)
+        """Scores of the rows of `x` (one LightGBM thread: `recommend` parallelizes over chunks instead)."""
+        return self.booster.predict(x, num_iteration=self.best_iteration, num_threads=1)
 
 
 def label_weeks(inputs: Inputs, target: int, config: RankerConfig | None = None) -> tuple[list[LabelWeek], LabelWeek]:
@@ -319,38 +330,53 @@ def top_k(pairs: PairTable, ranker: FittedRanker, customers: np.ndarray, fallbac
 
 
 def recommend(data: SourceData, rankers: dict[str, FittedRanker], customers: np.ndarray, chunk: int = 50_000,
-              k: int = K, bought: sp.csr_matrix | None = None) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict]:
+              k: int = K, bought: sp.csr_matrix | None = None, workers: int = 1
+              ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict]:
     """name -> ((len(customers), k) article_idx, their source positions) for every ranker (see `top_k`), from one
     candidate + feature pass per chunk of customers (features of the data before `data.cutoff`); rows follow sorted
-    `customers`. Also returns timings, the number of candidates and, given the week's purchases `bought`
-    (binary customers x articles), the candidates' recall per source and in total."""
+    `customers`. `workers` threads take chunks in turn (numpy, scipy.sparse and LightGBM release the GIL; the
+    shared caches on `data` are filled by a one-customer pass first). Also returns timings (summed over workers),
+    the number of candidates and, given the week's purchases `bought` (binary customers x articles), the
+    candidates' recall per source and in total."""
+    from concurrent.futures import ThreadPoolExecutor
+
     customers = np.sort(np.asarray(customers, np.int32))
     fallback = fallback_list(data, k)
     out = {name: (np.empty((len(customers), k), np.int32), np.empty((len(customers), k), np.int8))
            for name in rankers}
+    names = [*PairTable.source_names_of(), "all sources"]
     stats = {"candidates": 0, "seconds_candidates_features": 0.0, "seconds_predict": 0.0}
-    for start in range(0, len(customers), chunk):
+    hits = np.zeros(len(names), np.int64)
+
+    def run(start: int) -> tuple[int, dict, float, float, np.ndarray, int]:
         part = customers[start : start + chunk]
         clock = time.perf_counter()
         pairs, _ = PairTable.build(data, part)
-        stats["seconds_candidates_features"] += time.perf_counter() - clock
-        stats["candidates"] += len(pairs.customer)
+        built = time.perf_counter() - clock
+        found = np.zeros(len(names), np.int64)
         if bought is not None:
             y = _labels(CandidateTable(pairs.customer, pairs.article, pairs.source_rank, pairs.source_rank,
                                        pairs.source_names), bought) > 0
-            hits = (~np.isnan(pairs.source_rank) & y[:, None]).sum(axis=0)
-            stats["hits"] = stats.get("hits", 0) + np.r_[hits, y.sum()]
+            found[:] = np.r_[(~np.isnan(pairs.source_rank) & y[:, None]).sum(axis=0), y.sum()]
         clock = time.perf_counter()
-        for name, ranker in rankers.items():
-            items, source = top_k(pairs, ranker, part, fallback, k)
-            out[name][0][start : start + len(part)] = items
-            out[name][1][start : start + len(part)] = source
-        stats["seconds_predict"] += time.perf_counter() - clock
+        ranked = {name: top_k(pairs, ranker, part, fallback, k) for name, ranker in rankers.items()}
+        return start, ranked, built, time.perf_counter() - clock, found, len(pairs.customer)
+
+    if workers > 1 and len(customers):
+        PairTable.build(data, customers[:1])  # fill the caches on `data` once, before threads share them
+    with ThreadPoolExecutor(max(workers, 1)) as pool:
+        for start, ranked, built, predicted, found, n_pairs in pool.map(run, range(0, len(customers), chunk)):
+            for name, (items, source) in ranked.items():
+                out[name][0][start : start + len(items)] = items
+                out[name][1][start : start + len(items)] = source
+            stats["seconds_candidates_features"] += built
+            stats["seconds_predict"] += predicted
+            stats["candidates"] += n_pairs
+            hits += found
     stats["candidates_per_customer"] = round(stats["candidates"] / max(len(customers), 1), 1)
     if bought is not None and len(customers):
         total = max(int(bought[customers].nnz), 1)
-        names = [*PairTable.source_names_of(), "all sources"]
-        stats["recall"] = {n: round(float(h / total), 4) for n, h in zip(names, stats.pop("hits"))}
+        stats["recall"] = {n: round(float(h / total), 4) for n, h in zip(names, hits)}
     return out, stats
 
 
