@@ -40,7 +40,8 @@ def main() -> None:
                         help="iterations of the two fits als_model makes anyway (not counted)")
     parser.add_argument("--refit-iterations", type=int, default=3, help="iterations of the label-week refit")
     parser.add_argument("--workers", type=int, default=2, help="threads ranking chunks of customers")
-    parser.add_argument("--chunk", type=int, default=50_000, help="customers per chunk")
+    parser.add_argument("--chunk", type=int, default=25_000, help="customers per chunk")
+    parser.add_argument("--lightgbm-predict", action="store_true", help="score with LightGBM, not compiled trees")
     parser.add_argument("--score-customers", type=int, default=0, help="rank only the first N customers (0: all)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
@@ -80,7 +81,8 @@ def main() -> None:
     customers = np.arange(inputs.purchases.n_users, dtype=np.int32)
     if args.score_customers:
         customers = customers[: args.score_customers]
-    out, stats = two_stage.recommend(data, {"ranked": ranker}, customers, chunk=args.chunk, workers=args.workers)
+    out, stats = two_stage.recommend(data, {"ranked": ranker}, customers, chunk=args.chunk, workers=args.workers,
+                                     compiled=not args.lightgbm_predict)
     lap("rank_customers", customers=len(customers), workers=args.workers, chunk=args.chunk, **stats)
     counted = [s for s in stages if s.get("counted", True)]
     total = {"wall_s": round(sum(s["wall_s"] for s in counted), 1), "cpu_s": round(sum(s["cpu_s"] for s in counted), 1),

@@ -31,7 +31,7 @@ RUN_CONFIG = {"ops": {
     "interaction_matrix": {"config": {"user_min": 2, "article_min": 2}},
     "als_model": {"config": {"factors": 16, "iterations": 5}},
     "recommendation_evaluation": {"config": {"confidence_options": []}},
-    "ranker_model": {"config": {"num_boost_round": 30, "early_stopping_rounds": 10}},
+    "ranker_model": {"config": {"num_boost_round": 30, "early_stopping_rounds": 10, "ablations": True}},
     "fused_recommendations": {"config": {"graph_chunk": 97}},  # several batched calls per statement
 }}
 MERGED = dg.Definitions.merge(
@@ -181,6 +181,23 @@ def test_evaluation_scores_fused_ranked_and_ablations_on_train_only_data(chain):
     assert 0 < meta["ranked_candidates"]["recall"]["all sources"] <= 1
     assert "map@12 ranked" in meta
     print("\n" + table)
+
+
+def test_ablation_rankers_are_opt_in(chain):
+    layout, result, _ = chain
+    assert _metadata(result, "ranker_model")["rankers_fit"] == 17  # eval: full + 15 ablations; production: 1
+    resources = {"data_root": DataRootResource(data_root=str(layout.root)),
+                 "graph_store": graph_defs.GraphStoreResource()}
+    config = {k: v for k, v in RUN_CONFIG["ops"]["ranker_model"]["config"].items() if k != "ablations"}
+    default = dg.materialize([*MERGED.assets], selection=["ranker_model", "recommendation_evaluation"],
+                             resources=resources, run_config={"ops": {
+                                 "ranker_model": {"config": config},
+                                 "recommendation_evaluation": RUN_CONFIG["ops"]["recommendation_evaluation"]}})
+    assert default.success
+    assert _metadata(default, "ranker_model")["rankers_fit"] == 2
+    table = _metadata(default, "recommendation_evaluation")["results"]
+    assert "| ranked |" in table and "| ranked without" not in table
+    assert table.count("| fused") == _metadata(result, "recommendation_evaluation")["results"].count("| fused")
 
 
 def test_rematerializing_gives_the_same_files(chain):

@@ -147,3 +147,42 @@ def test_a_variant_without_a_source_equals_collecting_without_it():
     np.testing.assert_array_equal(full.customer[rows], table.customer)
     np.testing.assert_array_equal(full.article[rows], table.article)
     np.testing.assert_allclose(x, expected, equal_nan=True)
+
+
+def test_label_weeks_keep_a_seeded_sample_of_the_buyers_and_refits_use_refit_iterations(monkeypatch):
+    from dataclasses import replace
+
+    inputs = world(4)
+    cutoff = DAYS - 14
+    buyers = np.flatnonzero(np.diff(inputs.week(cutoff).indptr))
+    iterations = []
+    original = two_stage.fit_als
+    monkeypatch.setattr(two_stage, "fit_als", lambda m, params: iterations.append(params.iterations) or original(m, params))
+    config = replace(CONFIG, max_label_customers=25, refit_iterations=1)
+    inputs.config = config
+    week = two_stage.label_week(inputs, cutoff, config)
+    again = two_stage.label_week(inputs, cutoff, config)
+    assert len(buyers) > 25 and week.customers == 25
+    assert set(np.unique(week.pairs.customer)) <= set(buyers) and np.array_equal(week.pairs.customer, again.pairs.customer)
+    assert iterations == [1]  # one refit (cached for the second call), with refit_iterations, not als.iterations
+    inputs.als_fits.clear()
+    inputs.config = replace(config, refit_iterations=0)
+    inputs.als_at(cutoff)
+    assert iterations == [1, CONFIG.als.iterations]
+
+
+def test_compiled_trees_and_threads_rank_like_lightgbm(recommended):
+    inputs, items = recommended
+    target = DAYS - 7
+    train, valid = two_stage.label_weeks(inputs, target)
+    ranker = two_stage.fit_ranker(train, valid, inputs.config)
+    compiled = two_stage.compile_ranker(ranker)
+    x = valid.pairs.x
+    np.testing.assert_allclose(compiled.predict(x), ranker.predict(x), rtol=0, atol=1e-9)
+    data = inputs.at(target)
+    threaded, _ = two_stage.recommend(data, {"ranked": ranker}, np.arange(N_CUSTOMERS), chunk=70, workers=2)
+    assert np.array_equal(threaded["ranked"][0], items)
+    fast, stats = two_stage.recommend(data, {"ranked": ranker}, np.arange(N_CUSTOMERS), chunk=70, workers=2,
+                                      compiled=True)
+    assert (fast["ranked"][0] == items).all(axis=1).mean() > 0.98  # only exact score ties may order differently
+    assert stats["seconds_compile"] > 0

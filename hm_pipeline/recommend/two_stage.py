@@ -17,8 +17,10 @@ Time discipline (the recipe for a target week starting at day `target`):
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -256,10 +258,30 @@ class FittedRanker:
     importance: dict[str, float]
     weeks: list[dict]
     variant: Variant = FULL
+    compiled: object | None = None  # the trees as machine code (`compile_ranker`), else LightGBM predicts
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """Scores of the rows of `x` (one LightGBM thread: `recommend` parallelizes over chunks instead)."""
-        return self.booster.predict(x, num_iteration=self.best_iteration, num_threads=1)
+        """Scores of the rows of `x`, on one thread (`recommend` parallelizes over chunks instead)."""
+        if self.compiled is None:
+            return self.booster.predict(x, num_iteration=self.best_iteration, num_threads=1)
+        out = np.empty(len(x), np.float64)
+        for start in range(0, len(x), 65_536):  # row-major float64 blocks (what the compiled trees read): a
+            rows = np.ascontiguousarray(x[start : start + 65_536], np.float64)  # cache-sized copy is 3x faster
+            out[start : start + len(rows)] = self.compiled.predict(rows, n_jobs=1)  # than one strided copy
+        return out
+
+
+def compile_ranker(ranker: FittedRanker) -> FittedRanker:
+    """`ranker` with its trees compiled to machine code by lleaves (LLVM): the same scores as LightGBM's predict
+    (to ~1e-12) about 3x faster; worth its ~20 s compile when every customer is scored."""
+    import lleaves
+
+    with tempfile.TemporaryDirectory(prefix="hm-ranker-") as tmp:
+        path = Path(tmp) / "ranker.txt"
+        ranker.booster.save_model(str(path), num_iteration=ranker.best_iteration)
+        model = lleaves.Model(model_file=str(path))
+        model.compile()
+    return replace(ranker, compiled=model)
 
 
 def label_weeks(inputs: Inputs, target: int, config: RankerConfig | None = None) -> tuple[list[LabelWeek], LabelWeek]:
@@ -330,22 +352,27 @@ def top_k(pairs: PairTable, ranker: FittedRanker, customers: np.ndarray, fallbac
 
 
 def recommend(data: SourceData, rankers: dict[str, FittedRanker], customers: np.ndarray, chunk: int = 50_000,
-              k: int = K, bought: sp.csr_matrix | None = None, workers: int = 1
+              k: int = K, bought: sp.csr_matrix | None = None, workers: int = 1, compiled: bool = False
               ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict]:
     """name -> ((len(customers), k) article_idx, their source positions) for every ranker (see `top_k`), from one
     candidate + feature pass per chunk of customers (features of the data before `data.cutoff`); rows follow sorted
     `customers`. `workers` threads take chunks in turn (numpy, scipy.sparse and LightGBM release the GIL; the
-    shared caches on `data` are filled by a one-customer pass first). Also returns timings (summed over workers),
+    shared caches on `data` are filled by a one-customer pass first); `compiled`: rank with `compile_ranker`'s
+    machine code (for large runs). Also returns timings (summed over workers),
     the number of candidates and, given the week's purchases `bought` (binary customers x articles), the
     candidates' recall per source and in total."""
     from concurrent.futures import ThreadPoolExecutor
 
     customers = np.sort(np.asarray(customers, np.int32))
     fallback = fallback_list(data, k)
+    clock = time.perf_counter()
+    rankers = {name: compile_ranker(r) for name, r in rankers.items()} if compiled else rankers
+    compile_seconds = time.perf_counter() - clock
     out = {name: (np.empty((len(customers), k), np.int32), np.empty((len(customers), k), np.int8))
            for name in rankers}
     names = [*PairTable.source_names_of(), "all sources"]
-    stats = {"candidates": 0, "seconds_candidates_features": 0.0, "seconds_predict": 0.0}
+    stats = {"candidates": 0, "seconds_compile": round(compile_seconds, 1), "seconds_candidates_features": 0.0,
+             "seconds_predict": 0.0}
     hits = np.zeros(len(names), np.int64)
 
     def run(start: int) -> tuple[int, dict, float, float, np.ndarray, int]:
