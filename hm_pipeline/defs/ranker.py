@@ -3,9 +3,9 @@
 Two recipes, like `als_model`: `eval` targets the held-out week (labels from the weeks before it, validation =
 the week just before it; scored by `recommendation_evaluation`), `production` is the same recipe shifted one week
 (the last week of data is its validation week; scored for every customer by `fused_recommendations`). ALS factors
-per label week are refit on the purchases before that week; the two cutoffs `als_model` already fits (the held-out
-week's and the end of the data) are reused from its files. Every ablation ranker is fit on the same label-week
-tables and saved beside the full one.
+per label week are refit on the purchases before that week (`refit_iterations`); the two cutoffs `als_model` already
+fits (the held-out week's and the end of the data) are reused from its files. With `ablations: true`, every
+ablation ranker is fit on the same label-week tables and saved beside the full one.
 (No `from __future__ import annotations` here: Dagster reads the Config annotations at run time.)
 """
 
