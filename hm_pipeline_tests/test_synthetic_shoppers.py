@@ -82,3 +82,28 @@ def test_catalogue_structure_matches_the_real_catalogue(real_articles, scale):
     if scale == "full":  # the taxonomy's breadth
         assert len(ours_dept) >= 0.95 * len(real_dept)
         assert len(np.unique(cat.product_type)) >= 0.95 * real_articles.product_type_no.nunique()
+
+
+def test_explored_departments_are_drawn_by_their_weeks_weight():
+    from hm_pipeline.data.synthetic.transactions import _draw_by_week
+    weight = np.array([[1.0, 0.0, 5.0], [0.0, 0.0, 5.0], [3.0, 1.0, 0.0]])  # departments x weeks
+    rng = np.random.default_rng(0)
+    week = rng.integers(0, 3, 60_000)
+    dept = _draw_by_week(weight, week, rng.random(len(week)))
+    for w in range(3):
+        share = np.bincount(dept[week == w], minlength=3) / (week == w).sum()
+        assert share == pytest.approx(weight[:, w] / weight[:, w].sum(), abs=0.01), w
+
+
+def test_hits_take_their_share_of_the_week_only_near_their_peak_at_full():
+    from hm_pipeline.data.synthetic.catalog import HIT_SHARE, weekly_weights
+    cat = build_catalog(SCALES["full"], build_taxonomy(), np.random.default_rng(3))
+    w = weekly_weights(cat)
+    plain = weekly_weights(type(cat)(**{**cat.__dict__, "hit": np.zeros(len(cat), dtype=bool)}))
+    boosted = cat.hit[:, None] & (w > plain * 1.01)
+    last = w[:, -1].astype(np.float64)
+    assert last[boosted[:, -1]].sum() / last.sum() == pytest.approx(HIT_SHARE[1], abs=0.01)
+    # past its peak (life cycle < HIT_PEAK) a hit on sale sells like any article
+    on_sale = cat.hit & (plain[:, -1] > 0)
+    assert (on_sale & ~boosted[:, -1]).sum() > 0.2 * on_sale.sum()
+    assert 60 <= boosted[:, -1].sum() <= 300  # a week's hot articles: about its top 100, not all 700 hits

@@ -21,10 +21,12 @@ PRICE_DIVISOR = 5900.0
 POPULARITY_SIGMA = ((0.25, 0.15), (0.2, 0.1))  # (at small, at full) x (article, product code)
 POPULARITY_PARETO = (4.0, 8.0)  # (at small, at full): see scales.by_departments
 #: Hits: a fixed number of articles (not a share of the catalogue: a week's top sellers are a few dozen articles at
-#: every scale) that together take HIT_SHARE of every week's sales weight (real last week: top-12 articles 2.8% of
-#: sales, top-100 13.4%, top 1% of the catalogue 19.5%).
-N_HITS = 300
-HIT_SHARE = (0.05, 0.15)  # (at small, at full): a larger catalogue's tail takes more without them
+#: every scale) that together take HIT_SHARE of every week's sales weight while they are at their peak (life cycle
+#: factor >= HIT_PEAK; past it they sell like any article), (at small, at full); real last week: top-12 articles
+#: 2.8% of sales, top-100 13.4%, top 1% of the catalogue 19.5%.
+N_HITS = (300, 700)
+HIT_SHARE = (0.05, 0.20)  # a larger catalogue's tail takes more without them
+HIT_PEAK = (0.0, 0.3)
 #: Popularity factor of basics (long-lived articles): the long-run best sellers.
 BASIC_POPULARITY = 1.3
 #: Product codes launch evenly from this many days before the window to this many days before its end.
@@ -276,7 +278,8 @@ def build_catalog(scale: Scale, tax: Taxonomy, rng: np.random.Generator) -> Cata
     price_sek = np.clip(np.round(price_sek / 10) * 10, 10, 3490)
 
     hit = np.zeros(n, dtype=bool)
-    hit[rng.choice(n, min(N_HITS, n // 10), replace=False, p=popularity / popularity.sum())] = True
+    n_hits = round(by_departments(scale.n_departments, *N_HITS))
+    hit[rng.choice(n, min(n_hits, n // 10), replace=False, p=popularity / popularity.sum())] = True
 
     has_image = np.ones(n, dtype=bool)
     has_image[rng.choice(n, scale.n_without_image, replace=False)] = False
@@ -308,7 +311,7 @@ def build_catalog(scale: Scale, tax: Taxonomy, rng: np.random.Generator) -> Cata
 
 def weekly_weights(cat: Catalog) -> np.ndarray:
     """(n_articles, N_WEEKS) float32 purchase weight: popularity x life cycle (launch, rise, decay) x season; the
-    hits on sale take HIT_SHARE of each week's weight."""
+    hits at their peak take HIT_SHARE of each week's weight."""
     mid = np.arange(N_WEEKS, dtype=np.float32) * 7 + 3
     age = mid[None, :] - cat.launch[:, None].astype(np.float32)
     # an article sells from the first full week after its launch day (never before launch)
@@ -319,11 +322,13 @@ def weekly_weights(cat: Catalog) -> np.ndarray:
     aw = 1.0 + 0.8 * np.cos(2 * np.pi * (doy - 340) / 365)
     seasonal = np.stack([np.ones_like(ss), ss, aw])[cat.season]
     w = (life * seasonal * cat.popularity[:, None]).astype(np.float32)
-    hits, rest = w[cat.hit].sum(axis=0), w[~cat.hit].sum(axis=0)
-    share = by_departments(len(np.unique(cat.dept)), *HIT_SHARE)
+    n_depts = len(np.unique(cat.dept))
+    hot = cat.hit[:, None] & (life >= by_departments(n_depts, *HIT_PEAK))
+    hits = np.where(hot, w, 0).sum(axis=0)
+    rest = w.sum(axis=0) - hits
+    share = by_departments(n_depts, *HIT_SHARE)
     boost = np.where(hits > 0, share / (1 - share) * rest / np.maximum(hits, 1e-30), 1.0)
-    w[cat.hit] *= boost.astype(np.float32)
-    return w
+    return np.where(hot, w * boost.astype(np.float32), w)
 
 
 def article_table(cat: Catalog, tax: Taxonomy) -> dict[str, pa.Array]:

@@ -33,8 +33,13 @@ MAX_BASKET = 40
 #: product code), another article of its department, of its index, or a new draw from the customer's taste.
 ROLE_P = (np.array([0.14, 0.0, 0.46, 0.40]), np.array([0.14, 0.15, 0.25, 0.46]))  # (at small, at full)
 _VARIANT, _DEPARTMENT, _INDEX, _TASTE = range(4)
-#: (at small, at full): share of taste draws outside the customer's favourite departments (by department size)
+#: (at small, at full): share of taste draws outside the customer's favourite departments, drawn by the week's
+#: sales weight of each department (what is new and promoted that week pulls shoppers in)
 EXPLORE = (0.0, 0.05)
+#: (at small, at full): a favourite department whose sales weight per article this week is below this multiple of
+#: the catalogue's loses the share of its taste draws it falls short by to the explored departments (shoppers do
+#: not buy what is not on sale: without it a department's few articles on sale take all its fans' demand)
+THIN = (0.0, 1.0)
 REPEAT = (0.01, 0.0)  # share of purchases that re-buy an article of an earlier basket of the same customer
 FAVOURITE_SLOT_P = np.array([0.22, 0.19, 0.17, 0.15, 0.14, 0.13])
 FAVOURITES_PER_DEPARTMENT = 0.02  # favourites shopped at once: this share of the departments (6 of 299) ...
@@ -155,20 +160,35 @@ def favourite_slots(n_departments: int) -> int:
     return int(np.clip(round(n_departments * FAVOURITES_PER_DEPARTMENT), MIN_FAVOURITES, N_FAVOURITE_DEPTS))
 
 
-def _departments(cust: Customers, customer, day, role, parent, by_pos, cat: Catalog, dept_of_index, rng):
+def _draw_by_week(weight: np.ndarray, week: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Row of `weight` (rows x weeks) drawn in each transaction's week, by that week's column."""
+    cum = np.cumsum(weight, axis=0, dtype=np.float64)
+    cum = cum / np.maximum(cum[-1], 1e-300) + np.arange(weight.shape[1])  # week w's column spans [w, w + 1]
+    flat = cum.T.ravel()
+    pos = np.searchsorted(flat, week + np.minimum(u, 1.0 - 1e-9), side="right")
+    return (np.minimum(pos, (week + 1) * weight.shape[0] - 1) - week * weight.shape[0]).astype(np.int32)
+
+
+def _departments(cust: Customers, customer, day, role, parent, by_pos, cat: Catalog, dept_of_index, dept_weight,
+                 rng):
     """Department and anchor of every item: taste draws, then attachments copied or moved within the index,
     position by position (a parent always sits at an earlier position). The anchor of an item is the taste draw
-    its chain of parents starts from."""
+    its chain of parents starts from. `dept_weight` is the (departments x weeks) sales weight that draws the
+    explored departments."""
     n_t = len(day)
     n_used = int((np.bincount(cat.dept) > 0).sum())
     n_slots = favourite_slots(n_used)
     slot_p = np.cumsum(FAVOURITE_SLOT_P[:n_slots]) / FAVOURITE_SLOT_P[:n_slots].sum()
     slot = np.searchsorted(slot_p, rng.random(n_t), side="right").clip(0, n_slots - 1)
     dept = cust.departments_on(customer, day, slot).astype(np.int32)
-    explore = rng.random(n_t) < by_departments(n_used, *EXPLORE)
-    size = np.bincount(cat.dept, minlength=len(dept_of_index.index_of)).astype(np.float64)
-    cum = np.cumsum(size) / size.sum()
-    dept[explore] = np.searchsorted(cum, rng.random(int(explore.sum())), side="right").clip(0, len(cum) - 1)
+    explore_p = by_departments(n_used, *EXPLORE)
+    thin = by_departments(n_used, *THIN)
+    if thin > 0:
+        size = np.bincount(cat.dept, minlength=len(dept_weight)).astype(np.float64)
+        density = dept_weight / np.maximum(size, 1)[:, None] / (dept_weight.sum(axis=0) / len(cat.dept))
+        explore_p = explore_p + (1 - explore_p) * np.clip(1 - density / thin, 0, 1)[dept, day // 7]
+    explore = rng.random(n_t) < explore_p
+    dept[explore] = _draw_by_week(dept_weight, day[explore] // 7, rng.random(int(explore.sum())))
     u, u2, u3 = rng.random(n_t), rng.random(n_t), rng.random(n_t)
     # for a move within the index: another of the customer's favourites of the day, if it is in that index
     other = cust.departments_on(customer, day, rng.integers(0, n_slots, n_t)).astype(np.int32)
@@ -325,8 +345,10 @@ def sample_transactions(scale: Scale, cat: Catalog, cust: Customers, weights: np
 
     if dept_index is None:
         dept_index = np.zeros(int(cat.dept.max()) + 1, dtype=np.int64)
+    dept_weight = np.stack([np.bincount(cat.dept, weights=weights[:, w], minlength=len(dept_index))
+                            for w in range(weights.shape[1])], axis=1)
     dept, anchor = _departments(cust, customer, day, role, parent, by_pos, cat,
-                                _IndexDepartments.build(cat, dept_index), rng)
+                                _IndexDepartments.build(cat, dept_index), dept_weight, rng)
 
     # article choice by week: first items; further taste draws (matching the first item); the items attached to
     # an earlier one (matching their anchor); then colour variants
