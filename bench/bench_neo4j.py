@@ -70,11 +70,13 @@ def bench_knn(sizes: list[int], heap: str) -> None:
                 started = time.perf_counter()
                 exact = topk_full(x, k=10)
                 exact_s = time.perf_counter() - started
+                print(f"products={len(codes)}: exact top-10 {exact_s:.1f} s | loadavg {loadavg()}", flush=True)
                 emb = pa.table({"article_id": codes,
                                 "embedding": pa.FixedSizeListArray.from_arrays(pa.array(x.ravel()), 2048)})
                 started = time.perf_counter()
                 store.replace_embeddings(emb)
                 load_s = time.perf_counter() - started
+                print(f"products={len(codes)}: embeddings into Neo4j {load_s:.1f} s | loadavg {loadavg()}", flush=True)
                 started = time.perf_counter()
                 stats = store.similar_by_gds_knn(top_k=10)
                 gds_s = time.perf_counter() - started
