@@ -70,11 +70,13 @@ def bench_knn(sizes: list[int], heap: str) -> None:
                 started = time.perf_counter()
                 exact = topk_full(x, k=10)
                 exact_s = time.perf_counter() - started
+                print(f"products={len(codes)}: exact top-10 {exact_s:.1f} s | loadavg {loadavg()}", flush=True)
                 emb = pa.table({"article_id": codes,
                                 "embedding": pa.FixedSizeListArray.from_arrays(pa.array(x.ravel()), 2048)})
                 started = time.perf_counter()
                 store.replace_embeddings(emb)
                 load_s = time.perf_counter() - started
+                print(f"products={len(codes)}: embeddings into Neo4j {load_s:.1f} s | loadavg {loadavg()}", flush=True)
                 started = time.perf_counter()
                 stats = store.similar_by_gds_knn(top_k=10)
                 gds_s = time.perf_counter() - started
@@ -103,8 +105,13 @@ def _eda_seconds(store) -> float:
     return time.perf_counter() - started
 
 
-def bench_load(root: Path, unwind: bool, heap: str) -> None:
-    from hm_pipeline.graph.admin_import import write_admin_import
+def _credentials(layout: DataLayout) -> tuple[str, str, str]:
+    state = neo4j_server.connection(layout)
+    return state.uri, neo4j_server.USER, state.password
+
+
+def bench_load(root: Path, unwind: bool, heap: str, pagecache: str) -> None:
+    from hm_pipeline.graph.admin_import import import_graph
     from hm_pipeline.graph.embedded import EmbeddedGraphStore
     from hm_pipeline.graph.tables import graph_tables_from_layout
 
@@ -118,32 +125,22 @@ def bench_load(root: Path, unwind: bool, heap: str) -> None:
         with EmbeddedGraphStore(tmp / "kuzu", engine="kuzu") as kuzu:
             kuzu.rebuild(graph)
             kuzu_load = time.perf_counter() - started
-            kuzu_eda = _eda_seconds(kuzu)
+            kuzu_eda = _eda_seconds(kuzu), _eda_seconds(kuzu)
             kuzu_counts = kuzu.relationship_counts()
-        print(f"kuzu: load {kuzu_load:.1f} s, EDA queries {kuzu_eda:.2f} s | loadavg {loadavg()}", flush=True)
+        print(f"kuzu: load {kuzu_load:.1f} s, EDA queries {kuzu_eda[0]:.2f} s cold, {kuzu_eda[1]:.2f} s warm "
+              f"| loadavg {loadavg()}", flush=True)
 
         layout = DataLayout.from_env(tmp / "admin")
-        home = neo4j_server.default_home()
-        started = time.perf_counter()
-        argv = write_admin_import(graph, tmp / "import")
-        written = time.perf_counter() - started
-        conf = neo4j_server.write_config(neo4j_server.server_dir(layout), home, neo4j_server.free_port())
-        started = time.perf_counter()
-        done = neo4j_server.admin(home, conf, *argv[1:], "--threads=2", heap=heap)
-        print("\n".join(line for line in done.stdout.splitlines()[-12:] if line.strip()), flush=True)
-        imported = time.perf_counter() - started
-        layout, store = _server(tmp / "admin", heap, "2g")
+        store = None
         try:
-            started = time.perf_counter()
-            store.create_constraints()
-            for part in ("graph", "age_groups", "similar", "embeddings"):
-                store._set_status(part, "complete" if part == "graph" else "loading")
-            constraints = time.perf_counter() - started
-            admin_eda = _eda_seconds(store)
-            assert store.relationship_counts()["PURCHASED"] == kuzu_counts["PURCHASED"]
-            print(f"neo4j-admin import: CSV files {written:.1f} s + import {imported:.1f} s + constraints/indexes "
-                  f"{constraints:.1f} s = {written + imported + constraints:.1f} s (server start not counted); "
-                  f"EDA queries {admin_eda:.2f} s | loadavg {loadavg()}", flush=True)
+            seconds = import_graph(layout, graph, heap=heap, pagecache=pagecache, progress=lambda line: None)
+            store = Neo4jGraphStore.connect(*_credentials(layout))
+            cold_eda = _eda_seconds(store)
+            warm_eda = _eda_seconds(store)
+            assert store.relationship_counts() == kuzu_counts
+            total = sum(seconds.values())
+            print(f"neo4j-admin import path: {total:.1f} s (" + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items())
+                  + f"); EDA queries {cold_eda:.2f} s cold, {warm_eda:.2f} s warm | loadavg {loadavg()}", flush=True)
             if unwind:
                 started = time.perf_counter()
                 store.rebuild(graph)
@@ -152,7 +149,8 @@ def bench_load(root: Path, unwind: bool, heap: str) -> None:
                 print(f"neo4j transactional load (batches of {store.batch_size:,} rows): {unwind_s:.1f} s; "
                       f"EDA queries {_eda_seconds(store):.2f} s | loadavg {loadavg()}", flush=True)
         finally:
-            store.close()
+            if store is not None:
+                store.close()
             neo4j_server.stop(layout)
 
 
@@ -166,12 +164,13 @@ def main() -> None:
     load.add_argument("--from-layout", type=Path, required=True)
     load.add_argument("--unwind", action="store_true")
     load.add_argument("--heap", default="2g")
+    load.add_argument("--pagecache", default="2g")
     args = parser.parse_args()
     neo4j_server.install()
     if args.what == "knn":
         bench_knn(args.products, args.heap)
     else:
-        bench_load(args.from_layout, args.unwind, args.heap)
+        bench_load(args.from_layout, args.unwind, args.heap, args.pagecache)
 
 
 if __name__ == "__main__":

@@ -85,6 +85,8 @@ def cmd_neo4j(args: argparse.Namespace) -> int:
             state = neo4j_server.start(layout, heap=args.heap)
             print(f"Neo4j running: pid {state.pid}, {state.uri}; password in {neo4j_server.state_file(layout)}")
             print(f"run the pipeline on it: HM_GRAPH_BACKEND=neo4j hm-pipeline run --data-root {layout.root}")
+        elif args.action == "import":
+            _neo4j_import(layout, args.heap)
         elif args.action == "stop":
             print("stopped" if neo4j_server.stop(layout) else f"no Neo4j server running for {layout.root}")
         else:
@@ -95,9 +97,34 @@ def cmd_neo4j(args: argparse.Namespace) -> int:
     return 0
 
 
+def _neo4j_import(layout: DataLayout, heap: str) -> None:
+    """The first load at full scale: the product graph and age groups of the ingest tables, offline."""
+    import time
+
+    from hm_pipeline.graph import neo4j_server
+    from hm_pipeline.graph.admin_import import import_graph
+    from hm_pipeline.graph.age_groups import age_group_tables
+    from hm_pipeline.graph.tables import graph_tables_from_layout
+
+    started = time.perf_counter()
+    graph = graph_tables_from_layout(layout)
+    groups = age_group_tables(graph.nodes["Customer"])
+    graph.nodes.update(groups.nodes)
+    graph.rels.update(groups.rels)
+    print(f"graph tables of {layout.root / 'ingest'}: {sum(graph.node_counts().values()):,} nodes, "
+          f"{sum(t.num_rows for t in graph.rels.values()):,} relationships ({time.perf_counter() - started:.1f} s)",
+          flush=True)
+    seconds = import_graph(layout, graph, heap=heap, progress=lambda line: print(line, flush=True))
+    state = neo4j_server.connection(layout)
+    print(f"imported in {time.perf_counter() - started:.1f} s (" + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items())
+          + f"); Neo4j running: pid {state.pid}, {state.uri}")
+
+
 def _add_neo4j_parser(sub: argparse._SubParsersAction) -> None:
     neo = sub.add_parser("neo4j", help="a local Neo4j server with Graph Data Science for the data root")
-    neo.add_argument("action", choices=["install", "start", "stop", "status"])
+    neo.add_argument("action", choices=["install", "start", "import", "stop", "status"],
+                     help="import: first load of the ingest tables' graph with neo4j-admin (server stopped; "
+                          "replaces its database, then starts it)")
     neo.add_argument("--data-root", default=None, help="data root (default $HM_DATA_DIR or data/)")
     neo.add_argument("--heap", default="1g", help="JVM heap of the server, e.g. 1g or 2g")
     neo.set_defaults(func=cmd_neo4j)

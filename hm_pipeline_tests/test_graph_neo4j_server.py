@@ -17,11 +17,13 @@ import neo4j
 import pytest
 
 from hm_pipeline.graph import neo4j_server
+from hm_pipeline.graph.admin_import import import_graph
+from hm_pipeline.graph.age_groups import age_group_tables
 from hm_pipeline.graph.neo4j_store import Neo4jGraphStore, Neo4jUnavailable
 from hm_pipeline.graph.store import GRAPH_PART, IncompleteGraph
-from hm_pipeline.graph.tables import graph_tables
+from hm_pipeline.graph.tables import GraphTables, graph_tables
 from hm_pipeline_tests.conftest import REPO_ROOT
-from hm_pipeline_tests.graph_crosscheck import expected_results, mismatches, run_store, samples
+from hm_pipeline_tests.graph_crosscheck import expected_results, graph_results, mismatches, run_store, samples
 from hm_pipeline_tests.graph_fixtures import hand_made, random_ingest
 
 def _state(neo4j_local):
@@ -61,6 +63,8 @@ def test_reloading_gives_identical_counts(store):
 WRITER = """
 import sys
 from hm_pipeline.graph import neo4j_server
+from hm_pipeline.graph.admin_import import import_graph
+from hm_pipeline.graph.age_groups import age_group_tables
 from hm_pipeline.graph.neo4j_store import Neo4jGraphStore
 from hm_pipeline.graph.tables import graph_tables
 from hm_pipeline_tests.graph_fixtures import random_ingest
@@ -211,3 +215,22 @@ def test_a_server_stopped_mid_load_is_a_clear_error_and_the_load_stays_incomplet
         t = hand_made()
         store.rebuild(graph_tables(t.articles, t.customers, t.transactions))
         assert store.incomplete_parts() == [] or GRAPH_PART not in store.incomplete_parts()
+
+
+def test_neo4j_admin_import_gives_the_shared_queries_rows_of_pandas(neo4j_local):
+    # runs last too: it stops the session's server, replaces its database by an offline import and restarts it
+    tables = random_ingest(SIZES["customers"], SIZES["articles"], SIZES["transactions"], SIZES["seed"])
+    graph = graph_tables(tables.articles, tables.customers, tables.transactions)
+    groups = age_group_tables(graph.nodes["Customer"])
+    both = GraphTables(nodes={**graph.nodes, **groups.nodes}, rels={**graph.rels, **groups.rels})
+    layout = neo4j_local[0]
+    with pytest.raises(neo4j_server.Neo4jServerError, match="is running"):
+        import_graph(layout, both)
+    assert neo4j_server.stop(layout)
+    import_graph(layout, both, heap="768m", pagecache="256m", off_heap="1g", progress=lambda line: None)
+    state = _state(neo4j_local)
+    with Neo4jGraphStore.connect(state.uri, "neo4j", state.password) as store:
+        assert sorted(store.incomplete_parts()) == ["embeddings", "similar"]  # not imported: re-materialize them
+        assert store.relationship_counts()["PURCHASED"] == graph.rels["PURCHASED"].num_rows
+        results = graph_results(store, *samples(tables))
+    assert mismatches(results, expected_results(tables, *samples(tables))) == {}

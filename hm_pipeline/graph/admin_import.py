@@ -1,21 +1,35 @@
 """Files and command for `neo4j-admin database import full`: the first load of a Neo4j database at full scale.
 
 `UNWIND` batches through the driver are right for reloads; 31.8M purchases load far faster offline. This writes
-every node and relationship table of `GraphTables` as a header file plus a headerless CSV with Neo4j's typed
-header syntax (`code:ID(Product)`, `:START_ID(Customer)`, `t_date:date`, ...) and returns the command to run.
+every node and relationship table of `GraphTables` for the import tool and returns the command to run.
+
+What makes it fast (measured in `bench/RESULTS.md`): nodes are identified by integers (`--id-type=integer`), their
+row position in the node table, kept out of the graph (an unnamed `:ID(Label)` column; every property, the key
+included, is written as a normal property), so the 31.8M purchases carry two integers instead of a 64-character
+customer id and an article code; and the files are Parquet (`--input-type=parquet`, column names in Neo4j's typed
+header syntax such as `t_date:date`), so nothing is formatted as text or parsed back. The import tool reads Parquet
+dates as day numbers, so dates go in as ISO strings under a `:date` header.
 """
 
 from __future__ import annotations
 
-import csv
+import shutil
+import time
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.csv as pacsv
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from hm_pipeline.atomic import atomic_path
-from hm_pipeline.graph.model import AGE_NODES, AGE_RELS, GRAPH_NODES, GRAPH_RELS, NodeSpec, RelSpec
+from hm_pipeline.graph import neo4j_server
+from hm_pipeline.graph.model import AGE_GROUP, AGE_NODES, AGE_RELS, GRAPH_NODES, GRAPH_RELS, NodeSpec, RelSpec
+from hm_pipeline.graph.neo4j_store import Neo4jGraphStore
+from hm_pipeline.graph.store import AGE_GROUPS_PART, GRAPH_PART
 from hm_pipeline.graph.tables import GraphTables
+from hm_pipeline.layout import DataLayout
 
 _NEO4J_TYPES = {pa.types.is_integer: "int", pa.types.is_floating: "float", pa.types.is_date: "date",
                 pa.types.is_boolean: "boolean"}
@@ -29,8 +43,8 @@ def _typed(name: str, dtype: pa.DataType) -> str:
 
 
 def node_header(spec: NodeSpec, schema: pa.Schema) -> list[str]:
-    return [f"{spec.key}:ID({spec.label})" if name == spec.key else _typed(name, schema.field(name).type)
-            for name in schema.names]
+    """The import ID (row position, not stored) and then every property with its type."""
+    return [f":ID({spec.label})", *(_typed(name, schema.field(name).type) for name in schema.names)]
 
 
 def rel_header(spec: RelSpec, schema: pa.Schema) -> list[str]:
@@ -38,12 +52,39 @@ def rel_header(spec: RelSpec, schema: pa.Schema) -> list[str]:
             *(_typed(name, schema.field(name).type) for name in schema.names[2:])]
 
 
-def _write(folder: Path, stem: str, header: list[str], table: pa.Table) -> tuple[Path, Path]:
-    header_path, data_path = folder / f"{stem}_header.csv", folder / f"{stem}.csv"
-    with open(header_path, "w", newline="") as fh:
-        csv.writer(fh).writerow(header)
-    pacsv.write_csv(table, data_path, pacsv.WriteOptions(include_header=False, quoting_style="needed"))
-    return header_path, data_path
+def node_positions(keys: pa.ChunkedArray, node_keys: pa.ChunkedArray, where: str) -> pa.ChunkedArray:
+    """Row position in the node table of each key in `keys` (the relationship's import ids).
+
+    A dictionary column (PURCHASED's customer and article keys) is looked up once per distinct dictionary and
+    expanded with `take`, so its strings are never decoded row by row."""
+    node_keys = node_keys.combine_chunks()
+    chunks, cached = [], None
+    for chunk in keys.chunks:
+        if isinstance(chunk, pa.DictionaryArray):
+            if cached is None or not chunk.dictionary.equals(cached[0]):
+                cached = (chunk.dictionary, pc.index_in(chunk.dictionary, value_set=node_keys))
+            chunks.append(pc.take(cached[1], chunk.indices))
+        else:
+            chunks.append(pc.index_in(chunk, value_set=node_keys))
+    positions = pa.chunked_array(chunks, pa.int32())
+    missing = positions.null_count - keys.null_count
+    if missing:
+        raise ValueError(f"{where}: {missing} keys have no node to point at")
+    return positions
+
+
+def _with_iso_dates(table: pa.Table) -> pa.Table:
+    """Date columns as ISO strings, each distinct day formatted once (a dictionary column)."""
+    for i, field in enumerate(table.schema):
+        if pa.types.is_date(field.type):
+            chunks = [pa.DictionaryArray.from_arrays(chunk.indices, pc.cast(chunk.dictionary, pa.string()))
+                      for chunk in table[field.name].dictionary_encode().chunks]
+            table = table.set_column(i, field.name, pa.chunked_array(chunks, pa.dictionary(pa.int32(), pa.string())))
+    return table
+
+
+def _write(path: Path, header: list[str], table: pa.Table) -> None:
+    pq.write_table(_with_iso_dates(table).rename_columns(header), path, compression="none")
 
 
 def write_admin_import(graph: GraphTables, folder: str | Path, database: str = "neo4j") -> list[str]:
@@ -51,17 +92,61 @@ def write_admin_import(graph: GraphTables, folder: str | Path, database: str = "
 
     Takes the product graph and, when present, the age groups (AgeGroup / IS_AGE_GROUP tables in `graph`)."""
     folder = Path(folder)
-    args = ["neo4j-admin", "database", "import", "full", database, "--overwrite-destination"]
+    args = ["neo4j-admin", "database", "import", "full", database, "--overwrite-destination",
+            "--id-type=integer", "--input-type=parquet"]
+    node_specs = {spec.label: spec for spec in (*GRAPH_NODES, *AGE_NODES) if spec.label in graph.nodes}
     with atomic_path(folder) as tmp:
         tmp.mkdir()
-        for spec in (*GRAPH_NODES, *AGE_NODES):
-            if spec.label in graph.nodes:
-                table = graph.nodes[spec.label]
-                files = _write(tmp, spec.label.lower(), node_header(spec, table.schema), table)
-                args.append(f"--nodes={spec.label}=" + ",".join(str(folder / p.name) for p in files))
+        for label, spec in node_specs.items():
+            table = graph.nodes[label]
+            ids = pa.array(np.arange(table.num_rows, dtype=np.int64))
+            _write(tmp / f"{label.lower()}.parquet", node_header(spec, table.schema),
+                   table.add_column(0, "_import_id", ids))
+            args.append(f"--nodes={label}={folder / f'{label.lower()}.parquet'}")
         for spec in (*GRAPH_RELS, *AGE_RELS):  # one argument per table: SUBSET_OF joins two label pairs
-            if spec.name in graph.rels:
-                table = graph.rels[spec.name]
-                files = _write(tmp, spec.name.lower(), rel_header(spec, table.schema), table)
-                args.append(f"--relationships={spec.type}=" + ",".join(str(folder / p.name) for p in files))
+            if spec.name not in graph.rels:
+                continue
+            table = graph.rels[spec.name]
+            ends = [node_positions(table[column], graph.nodes[label][node_specs[label].key],
+                                   f"{spec.name} {column}")
+                    for column, label in (("source", spec.source), ("target", spec.target))]
+            table = pa.table([*ends, *table.columns[2:]], names=table.column_names)
+            _write(tmp / f"{spec.name.lower()}.parquet", rel_header(spec, table.schema), table)
+            args.append(f"--relationships={spec.type}={folder / f'{spec.name.lower()}.parquet'}")
     return args
+
+
+def import_graph(layout: DataLayout, graph: GraphTables, heap: str = "2g", pagecache: str = "2g",
+                 off_heap: str = "6g", progress: Callable[[str], None] = print) -> dict[str, float]:
+    """The first load of the data root's local Neo4j server from `graph`: import files, `neo4j-admin database
+    import full` (server stopped), start the server, constraints and indexes, load markers. The server is left
+    running; returns the seconds of each stage."""
+    if neo4j_server.running(layout) is not None:
+        raise neo4j_server.Neo4jServerError(
+            f"the Neo4j server of {layout.root} is running: `hm-pipeline neo4j stop --data-root {layout.root}` "
+            f"first (the import replaces its database whole)")
+    home = neo4j_server.install()
+    folder = neo4j_server.server_dir(layout)
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    argv = write_admin_import(graph, folder / "import")
+    seconds["import files"] = time.perf_counter() - started
+    progress(f"import files in {folder / 'import'} ({seconds['import files']:.1f} s); running neo4j-admin...")
+    conf = neo4j_server.write_config(folder, home, neo4j_server.free_port(), pagecache)
+    started = time.perf_counter()
+    neo4j_server.admin(home, conf, *argv[1:], f"--max-off-heap-memory={off_heap}", heap=heap)
+    seconds["neo4j-admin import"] = time.perf_counter() - started
+    progress(f"neo4j-admin import done ({seconds['neo4j-admin import']:.1f} s); starting the server...")
+    started = time.perf_counter()
+    state = neo4j_server.start(layout, home, heap=heap, pagecache=pagecache, timeout_s=600)
+    seconds["server start"] = time.perf_counter() - started
+    started = time.perf_counter()
+    parts = (GRAPH_PART, AGE_GROUPS_PART) if AGE_GROUP.label in graph.nodes else (GRAPH_PART,)
+    store = Neo4jGraphStore.connect(state.uri, neo4j_server.USER, state.password)
+    try:
+        store.complete_admin_import(parts)
+    finally:
+        store.close()
+    seconds["constraints and indexes"] = time.perf_counter() - started
+    shutil.rmtree(folder / "import", ignore_errors=True)
+    return seconds

@@ -223,6 +223,15 @@ class Neo4jGraphStore(GraphStore):
         self._load(GRAPH_NODES, GRAPH_RELS, graph)
         self._set_status(GRAPH_PART, COMPLETE)
 
+    def complete_admin_import(self, parts: tuple[str, ...], timeout_s: int = 1800) -> None:
+        """After `neo4j-admin database import` of `parts`: create the constraints and indexes (filled from the
+        imported nodes), wait until they are online, mark `parts` complete and every other part loading (it was
+        not imported: re-materialize it)."""
+        self.create_constraints()
+        self._write("await_indexes", {"timeout_s": timeout_s})
+        for part in (GRAPH_PART, AGE_GROUPS_PART, SIMILAR_PART, EMBEDDINGS_PART):
+            self._set_status(part, COMPLETE if part in parts else LOADING)
+
     def replace_age_groups(self, groups: GraphTables) -> None:
         self.create_constraints()
         self._set_status(AGE_GROUPS_PART, LOADING)
