@@ -1,9 +1,9 @@
 """Dagster wiring of the last step: `fused_recommendations` -> `submission_csv` (group `recommendations`).
 
-`fused_recommendations` ranks every customer's candidates with the production `ranker_model`
-(`recommend.two_stage`): sources and features from all purchases, the production ALS model, SIMILAR, and from the
-graph the customer->department / index pairs (the image source's filter) and AgeGroups, each one batched statement
-over Customer.idx ranges. Every customer of customers.parquet gets 12 unique articles.
+`fused_recommendations` ranks every customer's production candidates (`ranker_candidates`) with the production
+`ranker_model` (`recommend.two_stage`): features from all purchases, the production ALS model, SIMILAR, and the
+AgeGroups from the graph (one batched statement over Customer.idx ranges). Every customer of customers.parquet
+gets 12 unique articles.
 `submission_csv` writes the Kaggle file in sample_submission.csv (else customers.csv) order, validates it at a
 temporary path and only then replaces the previous file; a blocking check re-reads and validates it again.
 (No `from __future__ import annotations` here: Dagster reads the Config annotations at run time.)
@@ -21,11 +21,13 @@ from hm_pipeline.defs.graph import GraphStoreResource
 from hm_pipeline.markdown import markdown_table
 from hm_pipeline.defs.metadata import OWNERS
 from hm_pipeline.defs.resources import DataRootResource
-from hm_pipeline.graph.store import AGE_GROUPS_PART, GRAPH_PART
+from hm_pipeline.graph.store import AGE_GROUPS_PART
 from hm_pipeline.layout import DataLayout
 from hm_pipeline.recommend import inputs
-from hm_pipeline.defs.ranker import load_rankers, ranker_config, ranker_inputs
+from hm_pipeline.defs.ranker import (training_set_config, candidates_file, load_rankers, ranker_candidates,
+                                     ranker_config, ranker_inputs, recipe_targets)
 from hm_pipeline.recommend import two_stage
+from hm_pipeline.recommend.candidate_file import CandidateFile
 from hm_pipeline.recommend.candidate_sources import SOURCES
 from hm_pipeline.recommend.candidates import Source
 from hm_pipeline.recommend.fusion import Path as FusionPath
@@ -44,8 +46,6 @@ def submission_path(layout: DataLayout) -> Path:
 class FusedRecommendationsConfig(dg.Config):
     graph_chunk: int = Field(0, description="customers per batched graph call (a Customer.idx range); 0 = the "
                              "backend's default: all in one call on the embedded engine, 50,000 on Neo4j")
-    chunk_customers: int = Field(25_000, description="customers whose candidates are ranked at once (bounds memory: "
-                                 "~0.6 GB per chunk in flight)")
     workers: int = Field(2, description="threads ranking chunks side by side (the machine's 2 cores)")
     compiled: bool = Field(True, description="score with the ranker's trees compiled to machine code (lleaves): "
                            "the same scores ~3x faster, after a ~20 s compile")
@@ -54,11 +54,11 @@ class FusedRecommendationsConfig(dg.Config):
 @dg.asset(
     owners=OWNERS,
     group_name=GROUP,
-    deps=["product_graph", "customer_age_groups", "similar_products", "als_model", "ranker_model", "transactions"],
+    deps=["customer_age_groups", "ranker_model", ranker_candidates],
     kinds={"parquet", "lightgbm", "cypher"},
-    description="12 unique articles for every customer: the candidates of every source (repurchase, image-similar "
-    "with the graph's department AND index filter, ALS, bought together, same product, trending, age-group and "
-    "global popularity) ranked by the production `ranker_model`, topped up by popularity (fused.parquet).",
+    description="12 unique articles for every customer: the production candidates of `ranker_candidates` (every "
+    "source's) with their features, ranked by the production `ranker_model`, topped up by popularity "
+    "(fused.parquet).",
 )
 def fused_recommendations(
     context: dg.AssetExecutionContext, config: FusedRecommendationsConfig, data_root: DataRootResource,
@@ -76,18 +76,18 @@ def fused_recommendations(
 
     catalog = inputs.Catalog.read(layout)
     ranker = load_rankers(layout, "production")["ranked"]
-    source_inputs, _ = ranker_inputs(layout, ranker_config(layout))
-    data = source_inputs.at(source_inputs.purchases.last_day + 1)
+    source_inputs = ranker_inputs(layout, ranker_config(layout, training_set_config(layout)))
+    data = source_inputs.at(recipe_targets(layout, source_inputs)["production"])
+    candidates = CandidateFile(candidates_file(layout, "production"))
+    if not np.array_equal(candidates.customers, np.arange(catalog.n_customers)):
+        raise RuntimeError(f"{candidates.path} holds {len(candidates.customers)} customers, not the "
+                           f"{catalog.n_customers} of customers.parquet: re-materialize `ranker_candidates`")
     lap("read_inputs")
     with graph_store.open(layout, read_only=True) as store:
-        store.ensure_complete(GRAPH_PART)
         store.ensure_complete(AGE_GROUPS_PART)
-        data.attributes, filter_calls = inputs.graph_attribute_filter(store, catalog, config.graph_chunk or None)
-        lap("graph_department_index")
         data.age_group, age_calls = inputs.graph_age_groups(store, catalog, config.graph_chunk or None)
         lap("graph_age_groups")
-    results, stats = two_stage.recommend(data, {"ranked": ranker}, np.arange(catalog.n_customers),
-                                         chunk=config.chunk_customers, workers=config.workers,
+    results, stats = two_stage.recommend(data, {"ranked": ranker}, candidates, workers=config.workers,
                                          compiled=config.compiled)
     items, source = results["ranked"]
     codes = np.array([Source[name.upper()] for name in SOURCES] + [Source.POPULAR], np.int8)  # -1: the top-up
@@ -109,7 +109,7 @@ def fused_recommendations(
         "source_mix": dg.MetadataValue.md(markdown_table(mix)),
         "seconds_per_stage": dg.MetadataValue.json(seconds),
         "total_seconds": round(sum(seconds.values()), 3),
-        "graph_calls": filter_calls + age_calls,
+        "graph_calls": age_calls,
         "path": dg.MetadataValue.path(str(out)),
     })
 

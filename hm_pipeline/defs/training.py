@@ -245,7 +245,7 @@ def _fused_others(layout: DataLayout, split: TimeSplit) -> dict:
 @dg.asset(
     owners=OWNERS,
     group_name=GROUP,
-    deps=[interaction_matrix, als_model, "similar_products", "ranker_model"],
+    deps=[interaction_matrix, als_model, "similar_products", "ranker_model", "ranker_candidates"],
     kinds={"numpy", "json"},
     description="MAP@12 / precision@12 / recall@12 on the held-out window for popularity, repurchase + trending, "
     "the configured ALS, ALS per confidence option, the seed's fused recommender, and the ranked recommender with "
@@ -283,13 +283,13 @@ def recommendation_evaluation(
     if config.fused and not similar_ready:
         context.log.warning(f"fused recommender {fused_note}")
     contenders, ranked_stats = {}, {}
-    from hm_pipeline.defs.ranker import eval_recommenders, ranker_dir  # defs.ranker imports this module
+    from hm_pipeline.defs.ranker import candidates_file, eval_recommenders, ranker_dir  # it imports this module
 
-    ranker_ready = (ranker_dir(layout) / "eval" / MANIFEST).is_file()
+    ranker_ready = (ranker_dir(layout) / "eval" / MANIFEST).is_file() and candidates_file(layout, "eval").is_file()
     if config.ranked and ranker_ready:
         contenders, ranked_stats = eval_recommenders(layout, np.unique(split.test.user))
     ranked_note = ("scored" if contenders else "not scored: " + ("disabled in config" if not config.ranked else
-                   "materialize `ranker_model` first"))
+                   "materialize `ranker_model` and `ranker_candidates` first"))
     if config.ranked and not ranker_ready:
         context.log.warning(f"ranked recommender {ranked_note}")
     rows = evaluate_candidates(split, candidates, window_days=config.popularity_window_days,
