@@ -106,7 +106,8 @@ def main() -> None:
         lap("rank_customers", customers=len(customers), workers=args.workers, chunk=args.chunk, **stats)
         data = jobs["eval"][0]
         out, stats = two_stage.recommend(data, {"ranked": rankers["eval"]}, CandidateFile(files["eval"]),
-                                         bought=inputs.week(targets["eval"]), workers=args.workers)
+                                         bought=inputs.week(targets["eval"]), workers=args.workers,
+                                         compiled=not args.lightgbm_predict)
         lap("score_held_out_week", customers=len(jobs["eval"][1]), **stats)
     counted = [s for s in stages if s.get("counted", True)]
     total = {"wall_s": round(sum(s["wall_s"] for s in counted), 1), "cpu_s": round(sum(s["cpu_s"] for s in counted), 1),
