@@ -94,14 +94,14 @@ def test_runs_are_recorded_in_the_dagster_home_instance(two_runs):
 
 
 def test_image_sensor_first_tick_after_the_run_launches_nothing(two_runs, monkeypatch):
-    from hm_pipeline.defs import images as image_defs
-    from hm_pipeline.defs.resources import DataRootResource
+    from hm_pipeline.defs import automation
+    from hm_pipeline.defs.resources import WEIGHTS_ENV, DataRootResource
 
-    monkeypatch.setenv(image_defs.WEIGHTS_ENV, "imagenet-or-random")  # weights available: only currency decides
+    monkeypatch.setenv(WEIGHTS_ENV, "imagenet-or-random")  # weights available: only currency decides
     with open_instance(two_runs.home) as instance, dg.build_sensor_context(
             instance=instance, resources={"data_root": DataRootResource(data_root=str(two_runs.layout.root))}
     ) as context:
-        tick = image_defs.image_folder_sensor(context)
+        tick = automation.image_folder_sensor(context)
     assert not tick.run_requests and not tick.dynamic_partitions_requests
     assert "embeddings are current" in tick.skip_reason.skip_message
 

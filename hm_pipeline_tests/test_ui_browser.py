@@ -27,7 +27,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from hm_pipeline.defs.images import embeddings_file
 from hm_pipeline.layout import DataLayout
 from hm_pipeline_tests.cli_fixtures import cli_env, copy_tiny_root, finish, start_run
 from hm_pipeline_tests.conftest import REPO_ROOT
@@ -453,7 +452,7 @@ def test_sensor_adds_new_image_folders_and_ui_backfills_them(ui, page):
     page.screenshot(path=ui.artifacts / "05_image_partition_metadata.png")
 
     for folder in folders:  # every usable photo embedded, once
-        table = pq.read_table(embeddings_file(ui.layout, folder), columns=["article_id"])
+        table = pq.read_table(ui.layout.embeddings_file(folder), columns=["article_id"])
         photos = {p.stem for p in (ui.layout.images_dir / folder).glob("*.jpg")}
         assert sorted(table.column("article_id").to_pylist()) == sorted(photos)
         meta = _metadata(_events(ui, next(r["runId"] for r in backfill_runs if _partition(r) == folder)),

@@ -1,4 +1,4 @@
-"""Ingest assets: the Kaggle CSVs → typed Parquet (group `ingest`), and the checks that guard them."""
+"""Stage 1, ingest (group `ingest`): the Kaggle CSVs → typed Parquet, and the checks that guard them."""
 
 import datetime as dt
 from pathlib import Path
@@ -12,7 +12,6 @@ from hm_pipeline.data.ingest import ingest_articles, ingest_customers, ingest_tr
 from hm_pipeline.defs.metadata import OWNERS, parquet_metadata, table_metadata
 from hm_pipeline.defs.resources import DataRootResource
 from hm_pipeline.layout import DataLayout
-
 
 
 class MissingInput(FileNotFoundError):
@@ -163,9 +162,3 @@ def transaction_dates_in_range(data_root: DataRootResource) -> dg.AssetCheckResu
         "first_date": str(low), "last_date": str(high),
         "expected_window": f"{schema.FIRST_DATE} .. {schema.LAST_DATE}"})
 
-
-defs = dg.Definitions(
-    assets=[articles, customers, transactions],
-    asset_checks=[article_id_unique, article_id_well_formed, customer_id_unique, customer_id_well_formed,
-                  transactions_reference_known_ids, transaction_dates_in_range],
-)
