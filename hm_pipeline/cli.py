@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from hm_pipeline.images.embed import WEIGHTS_MODES
 from hm_pipeline.layout import DataLayout
 
 
@@ -148,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scale", choices=["tiny", "small", "full"], default="tiny",
                      help="scale of the synthetic data generated when input/ is empty")
     run.add_argument("--seed", type=int, default=42)
-    run.add_argument("--weights", default=None, choices=["imagenet", "random", "imagenet-or-random"],
+    run.add_argument("--weights", default=None, choices=WEIGHTS_MODES,
                      help="ResNet50V2 weights (default imagenet-or-random: seeded random weights, with one loud "
                           "warning, when the ImageNet file cannot be had offline)")
     run.add_argument("--image-size", type=int, default=None, help="square model input size (default 224)")

@@ -1,5 +1,6 @@
 """What runs by itself, and the jobs operators launch: the image folder sensor (new photos -> embeddings ->
-SIMILAR), the weekly full refresh (a schedule, off until turned on), and the jobs `hm-pipeline run` executes.
+SIMILAR), the automation sensor that carries such updates downstream and the weekly full refresh (both off until
+turned on), and the jobs `hm-pipeline run` executes.
 
 Assets are selected by key or group (never by their Python objects), so this module depends on the stage
 modules only for the image folders' partitions and fingerprints.
@@ -84,6 +85,20 @@ def image_folder_sensor(context: dg.SensorEvaluationContext, data_root: DataRoot
     return dg.SensorResult(run_requests=[backfill], dynamic_partitions_requests=requests, cursor=json.dumps(current))
 
 
+#: Declarative automation: the assets with an AutomationCondition (eager: when an upstream asset was updated, once
+#: none is missing or running) follow new photos without waiting for the weekly refresh: image sensor -> embeddings
+#: -> similar_products -> SIMILAR in the graph, the ranker, the recommendations, the submission, the evaluation.
+#: Off until turned on, like the schedule (a full-scale ranker refit is minutes of CPU).
+refresh_after_new_photos = dg.AutomationConditionSensorDefinition(
+    "refresh_after_new_photos",
+    target=dg.AssetSelection.all() - dg.AssetSelection.assets(IMAGE_EMBEDDINGS),
+    default_status=dg.DefaultSensorStatus.STOPPED,
+    minimum_interval_seconds=60,
+    description="Materializes what follows an update upstream (the assets with an AutomationCondition), e.g. the "
+    "SIMILAR relationships in the graph and the recommendations after the image sensor's backfill.",
+)
+
+
 @dg.definitions
 def automation() -> dg.Definitions:
     """Built when Dagster loads the code location (the refresh's cron is read from the environment then)."""
@@ -98,4 +113,4 @@ def automation() -> dg.Definitions:
         "Monday 03:00 UTC).",
     )
     return dg.Definitions(jobs=[ingest_job, embed_images_job, image_backfill_job, full_refresh_job],
-                          schedules=[weekly_full_refresh], sensors=[image_folder_sensor])
+                          schedules=[weekly_full_refresh], sensors=[image_folder_sensor, refresh_after_new_photos])

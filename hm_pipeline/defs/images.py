@@ -352,6 +352,7 @@ class SimilarGraphConfig(dg.Config):
     deps=["product_graph", similar_products],
     kinds={"cypher", GRAPH_KIND},
     pool=GRAPH_WRITER_POOL,
+    automation_condition=dg.AutomationCondition.eager(),  # follows new photos (sensor `refresh_after_new_photos`)
     description="The SIMILAR relationships of similar.parquet written into the graph, replacing the previous set "
     "(rows naming an article that is not a Product are counted, not loaded); optionally the image embeddings.",
 )
