@@ -36,7 +36,9 @@ from hm_pipeline_tests.synthetic_fixtures import tiny_data  # noqa: F401 - pytes
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-GROUPS = {"ingest", "graph", "images", "training", "recommendations"}
+#: The story, in order (the lineage reads left to right in it).
+STORY = ["ingest", "graph", "images", "training", "recommendations", "evaluation"]
+GROUPS = set(STORY)
 GRAPH_WRITERS = ["product_graph", "customer_age_groups"]  # both in pool `graph_writer`
 INITIAL_FOLDERS = 2  # embedded by `hm-pipeline run` before the UI starts
 NEW_FOLDERS = 2  # a backfill (not a single run) needs 2+ partitions in the UI's launch dialog
@@ -313,6 +315,14 @@ def test_asset_graph_shows_every_asset(ui, page):
     page.screenshot(path=ui.artifacts / "01_asset_graph.png")
     missing = [a for a in assets if not any(_shown(a, label) for label in labels)]
     assert not missing, f"assets not drawn in the asset graph: {missing} (labels: {labels})"
+    cut = [label for label in labels if "…" in label]
+    assert not cut, f"names cut in the lineage: {cut}"  # readable names
+    group_of = {n["assetKey"]["path"][-1]: n["groupName"] for n in nodes}
+    boxes = {el.inner_text(): el.bounding_box() for el in names.all()}
+    left = {g: min(b["x"] for a, b in boxes.items() if group_of.get(a) == g) for g in STORY}
+    ui.notes["lineage_group_left_edges"] = left
+    # the story reads left to right: no group starts left of the group before it
+    assert [g for g in sorted(STORY, key=lambda g: (left[g], STORY.index(g)))] == STORY, left
 
 
 def test_schedule_and_sensor_are_listed(ui, page):
@@ -325,17 +335,18 @@ def test_schedule_and_sensor_are_listed(ui, page):
     assert schedule["name"] == "weekly_full_refresh"
     assert schedule["cronSchedule"] == os.environ.get("HM_REFRESH_CRON", "0 3 * * 1")
     assert schedule["scheduleState"]["status"] == "STOPPED"  # turned on deliberately
-    (sensor,) = repo["sensors"]
-    assert (sensor["name"], sensor["sensorState"]["status"], sensor["minIntervalSeconds"]) == (
-        "image_folder_sensor", "RUNNING", 60)
+    sensors = {s["name"]: (s["sensorState"]["status"], s["minIntervalSeconds"]) for s in repo["sensors"]}
+    assert sensors == {"image_folder_sensor": ("RUNNING", 60),  # new photos -> embeddings -> SIMILAR
+                       "refresh_after_new_photos": ("STOPPED", 60)}  # declarative automation, turned on deliberately
 
     page.goto("/automation")
     page.get_by_text("weekly_full_refresh", exact=True).first.wait_for()
     page.get_by_text("image_folder_sensor", exact=True).first.wait_for()
+    page.get_by_text("refresh_after_new_photos", exact=True).first.wait_for()
     switches = page.locator("label[class*=formatSwitch] input[type=checkbox]")
-    # sensor on, schedule off (rows in name order); the states load after the rows
-    wait_for(lambda: [s.is_checked() for s in switches.all()] == [True, False], 30,
-             "switches showing the sensor on and the schedule off")
+    # image sensor on, automation sensor and schedule off (rows in name order); the states load after the rows
+    wait_for(lambda: [s.is_checked() for s in switches.all()] == [True, False, False], 30,
+             "switches showing the image sensor on, the automation sensor and the schedule off")
     page.screenshot(path=ui.artifacts / "02_automation.png")
 
 
@@ -376,9 +387,9 @@ def test_two_concurrent_graph_writing_runs_are_serialized(ui):
                         f"graph writes overlapped: {step_a} of {run_a} {start_a:.2f}-{end_a:.2f} and {step_b} of "
                         f"{run_b} {start_b:.2f}-{end_b:.2f}")
         for rid in run_ids:  # each run wrote a whole graph (counts read back from the store after the load)
-            assert _metadata(events[rid], "product_graph")["relationships/PURCHASED"] == expected
+            assert _metadata(events[rid], "product_graph")["purchases"] == expected
             groups = _metadata(events[rid], "customer_age_groups")
-            assert sum(v for k, v in groups.items() if k.startswith("customers/")) == _customers(ui.layout)
+            assert groups["customers_placed"] == _customers(ui.layout)
         contention = _contention(ui, run_ids, events)
         ui.notes[f"graph_writer_attempt_{attempt}"] = {"windows": windows, "contention": contention}
         if contention:
@@ -488,14 +499,52 @@ def test_materialize_from_the_ui(ui, page):
     page.screenshot(path=ui.artifacts / "06_graph_group.png")
     page.set_viewport_size({"width": 1600, "height": 1500})  # the whole metadata table
     page.goto("/assets/graph_eda?view=events")
-    row = page.locator("tr", has=page.get_by_text("purchases_by_age_group", exact=True))
     page.get_by_text("relationship_count", exact=True).wait_for()
     page.screenshot(path=ui.artifacts / "07_asset_page_metadata.png")
-    row.get_by_text("[Show Markdown]").click()  # the plot, as the UI shows it
-    plot = page.get_by_role("dialog").locator("img[src^='data:image/png']")
-    plot.wait_for()
-    assert plot.evaluate("img => img.naturalWidth") > 100  # a decoded PNG, not a broken image
+    assert page.get_by_text("[Show Markdown]").count() <= 4  # one report, not a link per plot
+    page.locator("tr", has=page.get_by_text("report", exact=True)).get_by_text("[Show Markdown]").click()
+    dialog = page.get_by_role("dialog")
+    plots = dialog.locator("img[src^='data:image/png']")
+    plots.first.wait_for()
+    titles = [plots.nth(i).get_attribute("alt") for i in range(plots.count())]
+    assert titles == ["Top product types (purchases)", "Top garment groups (purchases)",
+                      "Purchases per month (count)", "Purchases per age group (count)"], titles
+    for i in range(plots.count()):
+        assert plots.nth(i).evaluate("img => img.complete && img.naturalWidth") > 100  # decoded PNGs
+    for heading in ("Seasonality", "Age groups"):
+        dialog.get_by_role("heading", name=heading).wait_for()
     page.screenshot(path=ui.artifacts / "08_asset_metadata_plot.png")
+
+
+def test_the_evaluation_table_is_readable(ui, page):
+    """The MAP@12 table as the UI renders it: a real table, one row per recommender, scores rounded."""
+    page.set_viewport_size({"width": 1600, "height": 1300})
+    page.goto("/assets/recommendation_evaluation?view=events")
+    page.get_by_text("customers_evaluated", exact=True).wait_for()
+    assert page.get_by_text(re.compile(r"^map@12 ")).count() == 0  # no flat 16-digit copies of the table
+    page.locator("tr", has=page.get_by_text("results", exact=True)).get_by_text("[Show Markdown]").click()
+    table = page.get_by_role("dialog").locator("table")
+    table.wait_for()
+    header = table.locator("th").all_inner_texts()
+    assert header[:3] == ["candidate", "map@12", "precision@12"], header
+    rows = {r.locator("td").first.inner_text(): r.locator("td").nth(1).inner_text()
+            for r in table.locator("tbody tr").all()}
+    assert {"popularity", "ALS (recency): als_model", "fused", "ranked"} <= set(rows), rows
+    assert all(re.fullmatch(r"\d\.\d{5}", v) for v in rows.values()), rows
+    page.screenshot(path=ui.artifacts / "09_evaluation_table.png")
+
+
+def test_each_asset_shows_its_code_reference(ui, page):
+    nodes = ui.gql("""{ assetNodes { assetKey { path } metadataEntries { label
+        ... on CodeReferencesMetadataEntry { codeReferences { ... on LocalFileCodeReference { filePath lineNumber } } }
+        } } }""")["assetNodes"]
+    references = {n["assetKey"]["path"][-1]: [r for e in n["metadataEntries"] if e["label"] == "dagster/code_references"
+                                             for r in e["codeReferences"]] for n in nodes}
+    assert all(len(refs) == 1 and "/hm_pipeline/defs/" in refs[0]["filePath"] for refs in references.values()), \
+        references
+    page.goto("/assets/graph_eda")
+    page.get_by_text(re.compile(r"defs/graph\.py")).first.wait_for()  # the Definition panel names the source
+    page.screenshot(path=ui.artifacts / "10_code_reference.png")
 
 
 def _backfills(session: Session) -> list[dict]:

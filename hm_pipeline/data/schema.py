@@ -14,6 +14,7 @@ import pyarrow as pa
 ARTICLE_ID_DIGITS = 10
 CUSTOMER_ID_HEX = 64
 SALES_CHANNELS = (1, 2)
+SALES_CHANNEL_NAMES = {1: "in a store", 2: "online"}
 #: The Kaggle transaction window; dates outside it are rejected by ingest.
 FIRST_DATE = dt.date(2018, 9, 20)
 LAST_DATE = dt.date(2020, 9, 22)
@@ -135,7 +136,8 @@ COLUMN_DESCRIPTIONS: dict[str, str] = {
     "postal_code": "postal code (hashed)",
     "t_dat": "day of the purchase",
     "price": "price paid, scaled by Kaggle (not a currency amount)",
-    "sales_channel_id": "where the purchase was made: 1 = in a store, 2 = online",
+    "sales_channel_id": "where the purchase was made: "
+                        + ", ".join(f"{k} = {v}" for k, v in SALES_CHANNEL_NAMES.items()),
     "rank": "position in the customer's 12 recommendations (1 = first)",
     "source": "the candidate source that proposed the article (repurchase, image, als, copurchase, ...; "
               "popular = the popularity top-up)",

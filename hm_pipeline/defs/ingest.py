@@ -12,6 +12,7 @@ from hm_pipeline.data.ingest import ingest_articles, ingest_customers, ingest_tr
 from hm_pipeline.defs.metadata import OWNERS, parquet_metadata, table_metadata
 from hm_pipeline.defs.resources import DataRootResource
 from hm_pipeline.layout import DataLayout
+from hm_pipeline.markdown import markdown_table
 
 
 class MissingInput(FileNotFoundError):
@@ -62,9 +63,9 @@ def customers(data_root: DataRootResource) -> dg.MaterializeResult:
     ages = table["age"]
     return dg.MaterializeResult(metadata={
         **table_metadata(table, dest),
-        "age_min": pc.min(ages).as_py(),
-        "age_max": pc.max(ages).as_py(),
-        "age_blank": ages.null_count,
+        "youngest": pc.min(ages).as_py(),
+        "oldest": pc.max(ages).as_py(),
+        "age_unknown": ages.null_count,
     })
 
 
@@ -83,7 +84,9 @@ def transactions(config: TransactionsConfig, data_root: DataRootResource) -> dg.
         "last_date": str(summary.last_date),
         "orphan_article_rows": summary.orphan_article_rows,
         "orphan_customer_rows": summary.orphan_customer_rows,
-        "rows_per_sales_channel": dg.MetadataValue.json({str(k): v for k, v in sorted(summary.per_channel.items())}),
+        "purchases_per_sales_channel": dg.MetadataValue.md(markdown_table(
+            [{"sales_channel_id": k, "channel": schema.SALES_CHANNEL_NAMES.get(k, "unknown"), "purchases": v}
+             for k, v in sorted(summary.per_channel.items())])),
     })
 
 
