@@ -63,7 +63,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     _print_items("recent purchases (last bought, article, name | type | colour [times bought]), newest first:",
                  explanation.recent_purchases, "last_bought", "times_bought")
     if explanation.path == "ranked":
-        from hm_pipeline.defs.ranker import explain_ranked
+        from hm_pipeline.recommend.ranker_files import explain_ranked
 
         print("why (rank: sources that proposed it; the 3 features that pushed it up most, value -> contribution):")
         for row, reason in zip(explanation.recommended, explain_ranked(layout, args.customer_id)):

@@ -116,8 +116,22 @@ class DataLayout:
         return self.als_dir / f"{fit}_model.npz"
 
     @property
+    def ranker_training_set_dir(self) -> Path:
+        """`ranker_training_set`: one Parquet file per label week and a manifest."""
+        return self.training_dir / "ranker_training_set"
+
+    @property
     def ranker_dir(self) -> Path:
+        """`ranker_model`: one folder per recipe (`eval`, `production`) with its boosters and manifest."""
         return self.training_dir / "ranker"
+
+    @property
+    def candidates_dir(self) -> Path:
+        return self.root / "recommendations" / "candidates"
+
+    def candidates_file(self, recipe: str) -> Path:
+        """`ranker_candidates` of one recipe (`eval`: the held-out week's buyers; `production`: every customer)."""
+        return self.candidates_dir / f"{recipe}.parquet"
 
     @property
     def evaluation_dir(self) -> Path:

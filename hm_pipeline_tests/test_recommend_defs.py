@@ -34,7 +34,8 @@ RUN_CONFIG = {"ops": {
     "als_model": {"config": {"factors": 16, "iterations": 5}},
     "recommendation_evaluation": {"config": {"confidence_options": []}},
     "ranker_model": {"config": {"num_boost_round": 30, "early_stopping_rounds": 10, "ablations": True}},
-    "fused_recommendations": {"config": {"graph_chunk": 97}},  # several batched calls per statement
+    "ranker_candidates": {"config": {"graph_chunk": 97, "chunk_customers": 400}},  # several calls / row groups
+    "fused_recommendations": {"config": {"graph_chunk": 97}},
 }}
 MERGED = dg.Definitions.merge(
     module_defs(ingest_defs, graph_defs, image_defs, training_defs, ranker_defs, recommend_defs, evaluation_defs),
@@ -74,7 +75,8 @@ def chain(tiny_data, tmp_path_factory):  # noqa: F811
                                   instance=instance, resources=resources, run_config=IMAGE_CONFIG)
         assert embedded.success
     downstream = ["product_graph", "customer_age_groups", "similar_products", "interaction_matrix", "als_model",
-                  "ranker_model", "recommendation_evaluation", "fused_recommendations", "submission_csv"]
+                  "ranker_training_set", "ranker_model", "ranker_candidates", "recommendation_evaluation",
+                  "fused_recommendations", "submission_csv"]
     result = dg.materialize([*assets, *checks], selection=downstream, instance=instance, resources=resources,
                             run_config=RUN_CONFIG)
     assert result.success
@@ -96,9 +98,11 @@ def test_every_customer_gets_12_unique_valid_articles(chain):
     meta = _metadata(result, "fused_recommendations")
     assert meta["customers"] == len(customers) and meta["dagster/row_count"] == 12 * len(customers)
     n_calls = -(-len(customers) // 97)
-    assert meta["graph_calls"] == 2 * n_calls  # departments+indexes, age groups: one call per 97 customers
-    assert {"read_inputs", "graph_department_index", "graph_age_groups", "rank", "write"} <= set(
-        meta["seconds_per_stage"])
+    assert meta["graph_calls"] == n_calls  # age groups (features): one call per 97 customers
+    assert all(f"| {stage} |" in meta["seconds"] for stage in ("read inputs", "graph age groups", "rank", "write"))
+    candidates = _metadata(result, "ranker_candidates")
+    assert candidates["graph_calls"] == 2 * n_calls  # departments+indexes (image filter), age groups
+    assert candidates["candidates_per_customer"] == meta["candidates_per_customer"]
     assert "| image |" in meta["source_mix"]
 
 

@@ -8,11 +8,12 @@ import pytest
 import scipy.sparse as sp
 
 from hm_pipeline.recommend import two_stage
+from hm_pipeline.recommend.candidate_file import ComputedCandidates
 from hm_pipeline.training.als import AlsParams
 from hm_pipeline.training.split import Purchases
 
 N_CUSTOMERS, N_ARTICLES, DAYS = 300, 80, 42
-CONFIG = two_stage.RankerConfig(num_boost_round=15, early_stopping_rounds=5, chunk_customers=70, max_negatives=10,
+CONFIG = two_stage.RankerConfig(num_boost_round=15, early_stopping_rounds=5, max_negatives=10,
                                 als=AlsParams(factors=4, iterations=2), als_user_min=1, als_article_min=1)
 
 
@@ -44,7 +45,8 @@ def scramble_from(inputs: two_stage.Inputs, first_day: int, seed: int = 1) -> tw
 def run(inputs: two_stage.Inputs, target: int) -> np.ndarray:
     train, valid = two_stage.label_weeks(inputs, target)
     ranker = two_stage.fit_ranker(train, valid, inputs.config)
-    out, _ = two_stage.recommend(inputs.at(target), {"ranked": ranker}, np.arange(N_CUSTOMERS), chunk=70)
+    data = inputs.at(target)
+    out, _ = two_stage.recommend(data, {"ranked": ranker}, ComputedCandidates(data, np.arange(N_CUSTOMERS), 70))
     return out["ranked"][0]
 
 
@@ -118,9 +120,9 @@ def test_why_names_the_proposing_sources_and_the_features_that_pushed_each_item_
     ranker = two_stage.fit_ranker(*two_stage.label_weeks(inputs, target), inputs.config)
     data = inputs.at(target)
     customer = int(inputs.purchases.user[0])
-    items = two_stage.recommend(data, {"r": ranker}, np.array([customer]))[0]["r"][0][0]
+    items = two_stage.recommend(data, {"r": ranker}, ComputedCandidates(data, np.array([customer])))[0]["r"][0][0]
     reasons = two_stage.why(data, ranker, customer, items)
-    pairs, _ = two_stage.PairTable.build(data, np.array([customer], np.int32))
+    pairs = two_stage.PairTable.build(data, np.array([customer], np.int32))
     assert len(reasons) == 12
     for item, reason in zip(items, reasons):
         row = np.flatnonzero(pairs.article == item)
@@ -138,7 +140,7 @@ def test_a_variant_without_a_source_equals_collecting_without_it():
     """Ablations cut the full table: the pairs only that source proposed and its columns go, n_sources is recounted."""
     data = world(5).at(DAYS - 7)
     customers = np.arange(0, N_CUSTOMERS, 3, dtype=np.int32)
-    full, _ = two_stage.PairTable.build(data, customers)
+    full = two_stage.PairTable.build(data, customers)
     rows, x, names = full.view(two_stage.Variant(frozenset({"trending"})))
     sources = {n: s for n, s in two_stage.SOURCES.items() if n != "trending"}
     table = two_stage.collect_candidates(data, customers, sources)
@@ -180,9 +182,9 @@ def test_compiled_trees_and_threads_rank_like_lightgbm(recommended):
     x = valid.pairs.x
     np.testing.assert_allclose(compiled.predict(x), ranker.predict(x), rtol=0, atol=1e-9)
     data = inputs.at(target)
-    threaded, _ = two_stage.recommend(data, {"ranked": ranker}, np.arange(N_CUSTOMERS), chunk=70, workers=2)
+    candidates = ComputedCandidates(data, np.arange(N_CUSTOMERS), 70)
+    threaded, _ = two_stage.recommend(data, {"ranked": ranker}, candidates, workers=2)
     assert np.array_equal(threaded["ranked"][0], items)
-    fast, stats = two_stage.recommend(data, {"ranked": ranker}, np.arange(N_CUSTOMERS), chunk=70, workers=2,
-                                      compiled=True)
+    fast, stats = two_stage.recommend(data, {"ranked": ranker}, candidates, workers=2, compiled=True)
     assert (fast["ranked"][0] == items).all(axis=1).mean() > 0.98  # only exact score ties may order differently
     assert stats["seconds_compile"] > 0

@@ -20,7 +20,8 @@ EXPECTED = {
     "similar/similar.parquet", "similar/embedding_state.parquet",
     "training/interactions/full/matrix.npz", "training/interactions/train/matrix.npz",
     "training/als/production_model.npz", "training/als/eval_model.npz", "training/evaluation/evaluation.json",
-    "recommendations/fused.parquet", "output/submission.csv",
+    "training/ranker_training_set/manifest.json", "recommendations/candidates/eval.parquet",
+    "recommendations/candidates/production.parquet", "recommendations/fused.parquet", "output/submission.csv",
 }
 
 

@@ -15,11 +15,12 @@ from pydantic import Field
 from hm_pipeline.atomic import atomic_path
 from hm_pipeline.defs.metadata import OWNERS, timed
 from hm_pipeline.defs.resources import DataRootResource
-from hm_pipeline.layout import MANIFEST, DataLayout
+from hm_pipeline.layout import DataLayout
 from hm_pipeline.manifest import read_manifest
 from hm_pipeline.markdown import markdown_table as shared_table
 from hm_pipeline.recommend import inputs as fusion_inputs
 from hm_pipeline.recommend.offline import age_group_codes, fused_candidates, train_only_data
+from hm_pipeline.recommend.ranker_files import eval_ranker_ready, eval_recommenders
 from hm_pipeline.training.als import AlsParams, fit_als, load_model
 from hm_pipeline.training.confidence import CONFIDENCE_SCHEMES, check_scheme
 from hm_pipeline.training.evaluate import AlsCandidate, evaluate_candidates, markdown_table, to_json
@@ -63,7 +64,7 @@ def _recall_table(recall: dict[str, float]) -> str:
 @dg.asset(
     owners=OWNERS,
     group_name=GROUP,
-    deps=["interaction_matrix", "als_model", "similar_products", "ranker_model"],
+    deps=["interaction_matrix", "als_model", "similar_products", "ranker_model", "ranker_candidates"],
     kinds={"numpy", "json"},
     automation_condition=dg.AutomationCondition.eager(),  # re-scored when a model or SIMILAR changes
     description="MAP@12 / precision@12 / recall@12 on the held-out week for popularity, repurchase + trending, "
@@ -104,14 +105,12 @@ def recommendation_evaluation(
     if config.fused and not similar_ready:
         context.log.warning(f"fused recommender {fused_note}")
     contenders, ranked_stats = {}, {}
-    from hm_pipeline.defs.ranker import eval_recommenders  # noqa: PLC0415 - until ranker_model's core moves (#15)
-
-    ranker_ready = (layout.ranker_dir / "eval" / MANIFEST).is_file()
+    ranker_ready = eval_ranker_ready(layout)
     if config.ranked and ranker_ready:
         with seconds("ranked recommender"):
             contenders, ranked_stats = eval_recommenders(layout, np.unique(split.test.user))
     ranked_note = ("scored" if contenders else "not scored: " + ("disabled in config" if not config.ranked else
-                   "materialize `ranker_model` first"))
+                   "materialize `ranker_model` and `ranker_candidates` first"))
     if config.ranked and not ranker_ready:
         context.log.warning(f"ranked recommender {ranked_note}")
     with seconds("scoring"):

@@ -414,7 +414,3 @@ def similar_matches_table(data_root: DataRootResource, graph_store: GraphStoreRe
         metadata={"similar_relationships": actual, "expected": report.written, "table_rows": similar.num_rows,
                   "missing_rows": report.missing_rows, "method": "exact"},
     )
-
-
-def similar_dir(layout: DataLayout):  # noqa: ANN201 - compatibility for defs/ranker.py until issue #15 lands
-    return layout.similar_dir

@@ -145,14 +145,15 @@ def refresh_schedule(env: Mapping[str, str] | None = None) -> tuple[str, str]:
 
 
 def config_class(name: str, settings: type, doc: str, descriptions: Mapping[str, str] | None = None,
-                 exclude: tuple[str, ...] = (), **extra: Any) -> type[dg.Config]:
-    """A Dagster `Config` whose fields are the core dataclass `settings`' own (names, types, defaults), so that each
-    setting is declared once; `descriptions` explain them in the launchpad, `extra` adds (type, Field) pairs."""
+                 only: tuple[str, ...] | None = None, **extra: Any) -> type[dg.Config]:
+    """A Dagster `Config` whose fields are the core dataclass `settings`' own (names, types, defaults; `only` these
+    when given), so that each setting is declared once; `descriptions` explain them in the launchpad, `extra` adds
+    (type, Field) pairs."""
     descriptions = descriptions or {}
     types = typing.get_type_hints(settings)
     fields: dict[str, Any] = {}
     for f in dataclasses.fields(settings):
-        if f.name in exclude:
+        if only is not None and f.name not in only:
             continue
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
         fields[f.name] = (types[f.name], Field(default, description=descriptions.get(f.name)))

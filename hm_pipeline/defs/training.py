@@ -173,17 +173,3 @@ def factors_match_matrix(data_root: DataRootResource) -> dg.AssetCheckResult:
         metadata[f"{name}_factor_rows"] = str(got)
         passed &= got == shape and finite
     return dg.AssetCheckResult(passed=bool(passed), metadata=metadata)
-
-
-# Compatibility until defs/ranker.py takes its paths from DataLayout (it is being split by issue #15): the names
-# it imports from here. Remove with that change.
-EVAL_MODEL, PRODUCTION_MODEL = "eval_model.npz", "production_model.npz"
-_read_manifest = read_manifest
-
-
-def interactions_dir(layout):  # noqa: ANN001, ANN201 - compatibility only
-    return layout.interactions_dir
-
-
-def als_dir(layout):  # noqa: ANN001, ANN201 - compatibility only
-    return layout.als_dir

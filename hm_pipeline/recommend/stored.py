@@ -29,10 +29,6 @@ FUSED_SCHEMA = pa.schema([
 ])
 
 
-def fused_path(layout: DataLayout) -> Path:  # compatibility for defs/ranker.py, defs/recommend.py (issue #15)
-    return layout.fused_file
-
-
 def fused_table(recs: Recommendations, catalog: Catalog) -> pa.Table:
     """Long form: one row per (customer, rank), customers in `recs` order, ids as strings, labels for codes."""
     t = recs.to_table()

@@ -19,13 +19,13 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
 
+from hm_pipeline.recommend.candidate_file import CandidateChunks, chunk_customers, n_chunks, ordered_results
 from hm_pipeline.recommend.candidates import rank_in_group
 from hm_pipeline.recommend.candidate_sources import SOURCES, CandidateTable, SourceData, collect_candidates, popular
 from hm_pipeline.recommend.features import pair_features
@@ -54,7 +54,6 @@ class RankerConfig:
     min_data_in_leaf: int = 50
     feature_fraction: float = 0.8
     seed: int = 0
-    chunk_customers: int = 50_000
     threads: int = 1  # LightGBM threads: OpenMP spin-waits make 2 threads far slower on a busy 2-core machine
     als: AlsParams = field(default_factory=AlsParams)
     refit_iterations: int = 3  # ALS iterations of the label-week refits (0: as `als`); supplied fits are used as-is
@@ -162,13 +161,17 @@ class PairTable:
         return tuple(SOURCES)
 
     @classmethod
-    def build(cls, data: SourceData, customers: np.ndarray, keep: Callable[[CandidateTable], np.ndarray] | None = None
-              ) -> tuple["PairTable", CandidateTable]:
-        table = collect_candidates(data, customers)
-        if keep is not None:
-            table = table.take(keep(table))
+    def from_table(cls, data: SourceData, table: CandidateTable) -> "PairTable":
         x, names, groups = pair_features(data, table)
-        return cls(table.customer, table.article, x, table.rank, table.names, names, groups), table
+        return cls(table.customer, table.article, x, table.rank, table.names, names, groups)
+
+    @classmethod
+    def build(cls, data: SourceData, customers: np.ndarray) -> "PairTable":
+        return cls.from_table(data, collect_candidates(data, customers))
+
+    def take(self, rows: np.ndarray) -> "PairTable":
+        return PairTable(self.customer[rows], self.article[rows], self.x[rows], self.source_rank[rows],
+                         self.source_names, self.names, self.groups)
 
     def view(self, variant: Variant) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """(row mask, feature matrix of those rows, feature names) of a variant."""
@@ -186,14 +189,21 @@ class PairTable:
 
 @dataclass
 class LabelWeek:
-    """Training rows of one label week (all sources and features; variants select from them) plus recall."""
+    """Rows of one label week: every candidate of the week's (sampled) buyers who have a bought candidate, all
+    sources and features (variants select from them), labels, the training sample's rows, and recall."""
 
     cutoff: int
     pairs: PairTable
     y: np.ndarray
+    in_sample: np.ndarray  # bool: the pair is in the training sample (all positives + sampled negatives)
     recall: dict[str, float]
     customers: int
     seconds: float
+
+    def sampled(self) -> "LabelWeek":
+        """The week as a training week: only the sampled rows."""
+        return replace(self, pairs=self.pairs.take(self.in_sample), y=self.y[self.in_sample],
+                       in_sample=self.in_sample[self.in_sample])
 
 
 def candidate_recall(table: CandidateTable, y: np.ndarray, bought: sp.csr_matrix, customers: np.ndarray
@@ -205,9 +215,10 @@ def candidate_recall(table: CandidateTable, y: np.ndarray, bought: sp.csr_matrix
     return out
 
 
-def label_week(inputs: Inputs, cutoff: int, config: RankerConfig, sample: bool = True) -> LabelWeek:
-    """Candidates, features and labels of the customers who bought in the week starting at `cutoff`; customers
-    without a bought candidate are dropped, and with `sample` negatives are cut to `max_negatives` per customer."""
+def label_week(inputs: Inputs, cutoff: int, config: RankerConfig) -> LabelWeek:
+    """Candidates, features and labels of the customers who bought in the week starting at `cutoff` (a seeded
+    sample of `max_label_customers` when more did); customers without a bought candidate are dropped, and
+    `in_sample` marks all positives and up to `max_negatives` seeded random negatives per customer."""
     started = time.perf_counter()
     data = inputs.at(cutoff)
     bought = inputs.week(cutoff)
@@ -215,23 +226,18 @@ def label_week(inputs: Inputs, cutoff: int, config: RankerConfig, sample: bool =
     if len(customers) > config.max_label_customers:
         rng = np.random.default_rng(config.seed + cutoff)
         customers = np.sort(rng.choice(customers, config.max_label_customers, replace=False))
-    recall: dict[str, float] = {}
-
-    def keep(table: CandidateTable) -> np.ndarray:
-        y = _labels(table, bought)
-        recall.update(candidate_recall(table, y, bought, customers))
-        mask = np.isin(table.customer, np.unique(table.customer[y > 0]))
-        if sample:
-            noise = np.random.default_rng(config.seed + cutoff).random(len(table))
-            order = np.lexsort((noise, y == 0, table.customer))  # per customer: positives, then random negatives
-            rank = np.empty(len(table), np.int64)
-            rank[order] = rank_in_group(table.customer[order])
-            n_pos = np.bincount(table.customer, weights=y, minlength=inputs.purchases.n_users)[table.customer]
-            mask &= (y > 0) | (rank < n_pos + config.max_negatives)
-        return mask
-
-    pairs, table = PairTable.build(data, customers, keep)
-    return LabelWeek(cutoff, pairs, _labels(table, bought), recall, len(customers), time.perf_counter() - started)
+    table = collect_candidates(data, customers)
+    y = _labels(table, bought)
+    recall = candidate_recall(table, y, bought, customers)
+    noise = np.random.default_rng(config.seed + cutoff).random(len(table))
+    order = np.lexsort((noise, y == 0, table.customer))  # per customer: positives, then random negatives
+    rank = np.empty(len(table), np.int64)
+    rank[order] = rank_in_group(table.customer[order])
+    n_pos = np.bincount(table.customer, weights=y, minlength=inputs.purchases.n_users)[table.customer]
+    keep = np.isin(table.customer, np.unique(table.customer[y > 0]))
+    table, y, in_sample = table.take(keep), y[keep], ((y > 0) | (rank < n_pos + config.max_negatives))[keep]
+    return LabelWeek(cutoff, PairTable.from_table(data, table), y, in_sample, recall, len(customers),
+                     time.perf_counter() - started)
 
 
 def _groups(customer: np.ndarray) -> np.ndarray:
@@ -284,11 +290,29 @@ def compile_ranker(ranker: FittedRanker) -> FittedRanker:
     return replace(ranker, compiled=model)
 
 
-def label_weeks(inputs: Inputs, target: int, config: RankerConfig | None = None) -> tuple[list[LabelWeek], LabelWeek]:
-    """The training weeks (the `train_weeks` before target - 7, sampled) and the validation week [target - 7, target)."""
+def week_cutoffs(target: int, config: RankerConfig) -> tuple[list[int], int]:
+    """First days of the recipe's training weeks (the `train_weeks` before target - 7) and of its validation week."""
+    return [target - WEEK * (1 + w) for w in range(config.train_weeks, 0, -1)], target - WEEK
+
+
+def compute_weeks(inputs: Inputs, targets: list[int], config: RankerConfig | None = None) -> dict[int, LabelWeek]:
+    """cutoff -> `label_week` for every week the recipes of `targets` need (a week two recipes share, e.g. one
+    recipe's validation week that is the next one's training week, is computed once)."""
     config = config or inputs.config
-    train = [label_week(inputs, target - WEEK * (1 + w), config) for w in range(config.train_weeks, 0, -1)]
-    return train, label_week(inputs, target - WEEK, config, sample=False)
+    cutoffs = sorted({c for t in targets for c in (*week_cutoffs(t, config)[0], week_cutoffs(t, config)[1])})
+    return {c: label_week(inputs, c, config) for c in cutoffs}
+
+
+def recipe_weeks(weeks: dict[int, LabelWeek], target: int, config: RankerConfig) -> tuple[list[LabelWeek], LabelWeek]:
+    """The recipe's training weeks (their sampled rows) and its validation week (every row), from `weeks`."""
+    train, valid = week_cutoffs(target, config)
+    return [weeks[c].sampled() for c in train], weeks[valid]
+
+
+def label_weeks(inputs: Inputs, target: int, config: RankerConfig | None = None) -> tuple[list[LabelWeek], LabelWeek]:
+    """The training weeks (sampled) and the validation week [target - 7, target) of the recipe for `target`."""
+    config = config or inputs.config
+    return recipe_weeks(compute_weeks(inputs, [target], config), target, config)
 
 
 def fit_ranker(train: list[LabelWeek], valid: LabelWeek, config: RankerConfig, variant: Variant = FULL
@@ -351,19 +375,17 @@ def top_k(pairs: PairTable, ranker: FittedRanker, customers: np.ndarray, fallbac
     return fill_with(out, fallback), source
 
 
-def recommend(data: SourceData, rankers: dict[str, FittedRanker], customers: np.ndarray, chunk: int = 50_000,
-              k: int = K, bought: sp.csr_matrix | None = None, workers: int = 1, compiled: bool = False
+def recommend(data: SourceData, rankers: dict[str, FittedRanker], candidates: CandidateChunks, k: int = K,
+              bought: sp.csr_matrix | None = None, workers: int = 1, compiled: bool = False
               ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], dict]:
     """name -> ((len(customers), k) article_idx, their source positions) for every ranker (see `top_k`), from one
-    candidate + feature pass per chunk of customers (features of the data before `data.cutoff`); rows follow sorted
-    `customers`. `workers` threads take chunks in turn (numpy, scipy.sparse and LightGBM release the GIL; the
-    shared caches on `data` are filled by a one-customer pass first); `compiled`: rank with `compile_ranker`'s
-    machine code (for large runs). Also returns timings (summed over workers),
-    the number of candidates and, given the week's purchases `bought` (binary customers x articles), the
-    candidates' recall per source and in total."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    customers = np.sort(np.asarray(customers, np.int32))
+    feature pass per chunk of `candidates` (features of the data before `data.cutoff`, which must be the cutoff
+    the candidates were collected at); rows follow `candidates.customers` (sorted). `workers` threads take chunks
+    in turn (numpy, scipy.sparse, pyarrow and LightGBM release the GIL; the shared caches on `data` are filled by a
+    one-customer pass first); `compiled`: rank with `compile_ranker`'s machine code (for large runs). Also returns
+    timings (summed over workers), the number of candidates and, given the week's purchases `bought` (binary
+    customers x articles), the candidates' recall per source and in total."""
+    customers = candidates.customers
     fallback = fallback_list(data, k)
     clock = time.perf_counter()
     rankers = {name: compile_ranker(r) for name, r in rankers.items()} if compiled else rankers
@@ -375,31 +397,30 @@ def recommend(data: SourceData, rankers: dict[str, FittedRanker], customers: np.
              "seconds_predict": 0.0}
     hits = np.zeros(len(names), np.int64)
 
-    def run(start: int) -> tuple[int, dict, float, float, np.ndarray, int]:
-        part = customers[start : start + chunk]
+    def run(i: int) -> tuple[int, dict, float, float, np.ndarray, int]:
+        part = chunk_customers(candidates, i)
         clock = time.perf_counter()
-        pairs, _ = PairTable.build(data, part)
+        table = candidates.table(i)
+        pairs = PairTable.from_table(data, table)
         built = time.perf_counter() - clock
         found = np.zeros(len(names), np.int64)
         if bought is not None:
-            y = _labels(CandidateTable(pairs.customer, pairs.article, pairs.source_rank, pairs.source_rank,
-                                       pairs.source_names), bought) > 0
+            y = _labels(table, bought) > 0
             found[:] = np.r_[(~np.isnan(pairs.source_rank) & y[:, None]).sum(axis=0), y.sum()]
         clock = time.perf_counter()
         ranked = {name: top_k(pairs, ranker, part, fallback, k) for name, ranker in rankers.items()}
-        return start, ranked, built, time.perf_counter() - clock, found, len(pairs.customer)
+        return i * candidates.chunk, ranked, built, time.perf_counter() - clock, found, len(pairs.customer)
 
     if workers > 1 and len(customers):
         PairTable.build(data, customers[:1])  # fill the caches on `data` once, before threads share them
-    with ThreadPoolExecutor(max(workers, 1)) as pool:
-        for start, ranked, built, predicted, found, n_pairs in pool.map(run, range(0, len(customers), chunk)):
-            for name, (items, source) in ranked.items():
-                out[name][0][start : start + len(items)] = items
-                out[name][1][start : start + len(items)] = source
-            stats["seconds_candidates_features"] += built
-            stats["seconds_predict"] += predicted
-            stats["candidates"] += n_pairs
-            hits += found
+    for start, ranked, built, predicted, found, n_pairs in ordered_results(run, n_chunks(candidates), workers):
+        for name, (items, source) in ranked.items():
+            out[name][0][start : start + len(items)] = items
+            out[name][1][start : start + len(items)] = source
+        stats["seconds_candidates_features"] += built
+        stats["seconds_predict"] += predicted
+        stats["candidates"] += n_pairs
+        hits += found
     stats["candidates_per_customer"] = round(stats["candidates"] / max(len(customers), 1), 1)
     if bought is not None and len(customers):
         total = max(int(bought[customers].nnz), 1)
@@ -439,7 +460,7 @@ def read_inputs(layout, similar_file, config: RankerConfig | None = None) -> Inp
 def why(data: SourceData, ranker: FittedRanker, customer: int, items: np.ndarray, top: int = 3) -> list[dict]:
     """For each of one customer's recommended `items`: the sources that proposed it and the `top` features that
     pushed its score up most (LightGBM's per-feature contributions, `pred_contrib`); top-up items have none."""
-    pairs, _ = PairTable.build(data, np.array([customer], np.int32))
+    pairs = PairTable.build(data, np.array([customer], np.int32))
     rows, x, names = pairs.view(ranker.variant)
     article = pairs.article[rows]
     contrib = ranker.booster.predict(x, num_iteration=ranker.best_iteration, pred_contrib=True)[:, :-1] \
