@@ -118,3 +118,9 @@ def test_every_ingested_column_is_described():
         assert all(c.description for c in columns), [c.name for c in columns if not c.description]
     channel = next(c for c in column_schema(schema.TRANSACTIONS_TABLE).columns if c.name == "sales_channel_id")
     assert "1 = in a store, 2 = online" in channel.description
+
+
+def test_the_submission_has_a_freshness_policy_of_a_week():
+    policy = _assets()["submission_csv"].freshness_policy
+    assert policy is not None and policy.fail_window.to_timedelta().days == 8
+    assert policy.warn_window.to_timedelta().days == 7
