@@ -306,8 +306,14 @@ def test_asset_graph_shows_every_asset(ui, page):
     names = page.locator("[class*=AssetNode_assetName]")
     names.first.wait_for()
     page.locator("button:has([aria-label=panel_show_right])").filter(has_not_text="navigation").click()  # sidebar
-    for _ in range(6):  # zoom out until every group fits (the graph draws only the nodes in view)
-        if names.count() >= len(assets):
+    page.set_viewport_size({"width": 1600, "height": 1400})  # the story's six groups, whole
+
+    def in_view() -> bool:  # every node drawn, none under the top bar or below the window
+        boxes = [el.bounding_box() for el in names.all()]
+        return len(boxes) >= len(assets) and all(b and 110 < b["y"] and b["y"] + b["height"] < 1400 for b in boxes)
+
+    for _ in range(8):  # zoom out until every group fits (the graph draws only the nodes in view)
+        if in_view():
             break
         page.locator("button:has([aria-label=zoom_out])").click()
         page.wait_for_timeout(1000)
@@ -320,8 +326,15 @@ def test_asset_graph_shows_every_asset(ui, page):
     cut = {label: next(a for a in assets if _shown(a, label)) for label in labels if "…" in label}
     ui.notes["names_cut_in_the_lineage"] = sorted(cut.values())
     for label, full in cut.items():
-        page.get_by_text(label, exact=True).first.hover()
-        wait_for(lambda: page.get_by_text(full, exact=True).count(), 10, f"{full!r} shown whole on hover")
+        node = page.get_by_text(label, exact=True).first
+        box = node.bounding_box()
+        node.hover()
+
+        def whole_beside_the_node() -> bool:  # the full name drawn at the node (the sidebar lists it anyway)
+            shown = [b for b in (el.bounding_box() for el in page.get_by_text(full, exact=True).all()) if b]
+            return any(abs(b["y"] - box["y"]) < 60 and abs(b["x"] - box["x"]) < 250 for b in shown)
+
+        wait_for(whole_beside_the_node, 10, f"{full!r} shown whole on hover")
     page.mouse.move(5, 5)
     # The story reads left to right: ingest first; graph, images and training (each needs only what comes before it
     # in the story) next; recommendations and evaluation last.
