@@ -26,7 +26,7 @@ from hm_pipeline.training.interactions import EmptyKCore, InteractionMatrix, bui
 from hm_pipeline.training.split import DEFAULT_HOLDOUT_DAYS, read_split
 
 GROUP = "training"
-INGEST_DEPS = [dg.AssetKey("articles"), dg.AssetKey("customers"), dg.AssetKey("transactions")]
+INGEST_DEPS = ["articles", "customers", "transactions"]
 
 
 class InteractionMatrixConfig(dg.Config):
