@@ -164,15 +164,16 @@ def graph_world(scale: str, root: Path, seed: int = 5):
     from hm_pipeline.data.synthetic.generate import generate
     from hm_pipeline.defs import graph as graph_defs
     from hm_pipeline.defs import ingest as ingest_defs
-    from hm_pipeline.defs.resources import DataRootResource
+    from hm_pipeline.defs.resources import DataRootResource, EmbeddedGraphStoreResource
+    from hm_pipeline_tests.defs_fixtures import module_defs
     from hm_pipeline.layout import DataLayout
     from hm_pipeline.recommend import inputs
 
     layout = DataLayout(root)
     generate(scale, layout.input_dir, seed=seed, images=False, workers=1)
-    resources = {"data_root": DataRootResource(data_root=str(root)), "graph_store": graph_defs.GraphStoreResource()}
+    resources = {"data_root": DataRootResource(data_root=str(root)), "graph_store": EmbeddedGraphStoreResource()}
     start = time.perf_counter()
-    result = dg.materialize([*ingest_defs.defs.assets, *graph_defs.defs.assets],
+    result = dg.materialize([*module_defs(ingest_defs).assets, *module_defs(graph_defs).assets],
                             selection=["articles", "customers", "transactions", "product_graph", "customer_age_groups"],
                             resources=resources)
     assert result.success
@@ -229,7 +230,7 @@ def seed_graph_loop(store, catalog, history: PurchaseHistory, similar, als: AlsF
 
 
 def graph_comparison(scale: str, subset: int, repeats: int, out: Path | None = None) -> None:
-    from hm_pipeline.defs.graph import GraphStoreResource
+    from hm_pipeline.defs.resources import EmbeddedGraphStoreResource
     from hm_pipeline.recommend import inputs
 
     with tempfile.TemporaryDirectory() as tmp:

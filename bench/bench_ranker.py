@@ -67,7 +67,8 @@ def main() -> None:
     root = Path(args.root)
     config = two_stage.RankerConfig(als=AlsParams(factors=args.factors, iterations=args.pipeline_iterations),
                                     refit_iterations=args.refit_iterations)
-    inputs = two_stage.read_inputs(DataLayout(root), root / "similar" / "similar.parquet", config)
+    layout = DataLayout(root)
+    inputs = two_stage.read_inputs(layout, layout.similar_file, config)
     lap("read_inputs", transactions=len(inputs.purchases), customers=inputs.purchases.n_users)
     targets = {"eval": inputs.purchases.last_day + 1 - two_stage.WEEK, "production": inputs.purchases.last_day + 1}
     pipeline_config = replace(config, refit_iterations=0)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from hm_pipeline.images.embed import WEIGHTS_MODES
 from hm_pipeline.layout import DataLayout
 
 
@@ -62,7 +63,7 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     _print_items("recent purchases (last bought, article, name | type | colour [times bought]), newest first:",
                  explanation.recent_purchases, "last_bought", "times_bought")
     if explanation.path == "ranked":
-        from hm_pipeline.defs.ranker import explain_ranked
+        from hm_pipeline.recommend.ranker_files import explain_ranked
 
         print("why (rank: sources that proposed it; the 3 features that pushed it up most, value -> contribution):")
         for row, reason in zip(explanation.recommended, explain_ranked(layout, args.customer_id)):
@@ -148,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--scale", choices=["tiny", "small", "full"], default="tiny",
                      help="scale of the synthetic data generated when input/ is empty")
     run.add_argument("--seed", type=int, default=42)
-    run.add_argument("--weights", default=None, choices=["imagenet", "random", "imagenet-or-random"],
+    run.add_argument("--weights", default=None, choices=WEIGHTS_MODES,
                      help="ResNet50V2 weights (default imagenet-or-random: seeded random weights, with one loud "
                           "warning, when the ImageNet file cannot be had offline)")
     run.add_argument("--image-size", type=int, default=None, help="square model input size (default 224)")

@@ -81,10 +81,12 @@ def load_run_config(path: str | None) -> dict[str, Any]:
     return config
 
 
-def config_for(job: Any, run_config: Mapping[str, Any]) -> dict[str, Any]:
-    """The part of `run_config` about the ops of `job`, with the console logger silenced."""
+def config_for(job: Any, run_config: Mapping[str, Any], layout: DataLayout) -> dict[str, Any]:
+    """The part of `run_config` about the ops of `job`, the data root for the `data_root` resource, and the console
+    logger silenced."""
     ops = {name: value for name, value in run_config.get("ops", {}).items() if name in job.graph.node_dict}
-    return {**({"ops": ops} if ops else {}), **QUIET_LOGGERS}
+    resources = {"data_root": {"config": {"data_root": str(layout.root)}}}
+    return {**({"ops": ops} if ops else {}), "resources": resources, **QUIET_LOGGERS}
 
 
 def _image_config(args: Any, run_config: dict[str, Any]) -> dict[str, Any]:
@@ -134,7 +136,7 @@ def _pipeline(layout: DataLayout, args: Any, instance: Any, report: Report, run_
     report.add_line("inputs", 1)
     report.add_line("ingest", len(INGEST_ASSETS), INGEST_ASSETS)
     report.add_line("images", 0, ("image_embeddings",))  # the folders are counted once the inputs are there
-    order = ["graph", "similar", "training", "recommendations"]
+    order = ["graph", "similar", "training", "recommendations", "evaluation"]
     for name in sorted(groups, key=lambda g: order.index(g) if g in order else len(order)):
         report.add_line(name, len(groups[name]), tuple(groups[name]))
 
@@ -150,7 +152,7 @@ def _pipeline(layout: DataLayout, args: Any, instance: Any, report: Report, run_
         return
 
     report.start("ingest")
-    _execute(ingest, report, instance, config_for(ingest, run_config))
+    _execute(ingest, report, instance, config_for(ingest, run_config, layout))
     report.finish("ingest")
     if report.lines["ingest"].failed:
         return  # every later step reads the ingested tables
@@ -162,13 +164,13 @@ def _pipeline(layout: DataLayout, args: Any, instance: Any, report: Report, run_
     instance.add_dynamic_partitions(image_folders.name, [f for f in folders if f not in known])
     for folder in folders:
         report.partition = folder
-        _execute(embed, report, instance, config_for(embed, run_config), partition_key=folder)
+        _execute(embed, report, instance, config_for(embed, run_config, layout), partition_key=folder)
     report.partition = None
     report.finish("images")
 
     for name in groups:
         report.start(name)
-    _execute(full, report, instance, config_for(full, run_config), asset_selection=downstream)
+    _execute(full, report, instance, config_for(full, run_config, layout), asset_selection=downstream)
     for name in groups:
         report.finish(name)
 
@@ -177,7 +179,6 @@ def cmd_run(args: Any) -> int:
     """`hm-pipeline run` (see the module docstring); 0 when every step succeeded, 1 otherwise."""
     console = terminal()
     layout = DataLayout.from_env(args.data_root)
-    os.environ["HM_DATA_DIR"] = str(layout.root)  # the data_root resource reads it
     try:
         run_config = _image_config(args, load_run_config(args.config))
     except RunConfigError as error:

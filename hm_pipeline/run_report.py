@@ -181,7 +181,7 @@ def print_summary(console: Console, layout: DataLayout, report: Report, home: Pa
         parts = f" ({report.partitions[asset]} folders)" if report.partitions[asset] else ""
         rows.add_row(asset, f"{count:,}{parts}")
     console.print(rows)
-    evaluation = layout.training_dir / "evaluation" / "evaluation.json"
+    evaluation = layout.evaluation_file
     if "recommendation_evaluation" in report.rows and evaluation.exists():
         results = json.loads(evaluation.read_text())["results"]
         table = Table(title="MAP@12 on the held-out week", title_justify="left", box=None, padding=(0, 2))
@@ -196,7 +196,7 @@ def print_summary(console: Console, layout: DataLayout, report: Report, home: Pa
         console.print(table)
         if len(results) > len(main):
             console.print(f"ablations ({len(results) - len(main)} rows): {evaluation.with_suffix('.md')}")
-    submission = layout.output_dir / "submission.csv"
+    submission = layout.submission_file
     if "submission_csv" in report.rows and submission.exists():
         console.print(f"submission: {submission}")
     for message, steps in report.failures.items():

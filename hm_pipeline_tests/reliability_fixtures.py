@@ -19,7 +19,7 @@ from hm_pipeline.atomic import TMP_MARK
 from hm_pipeline.data.synthetic.generate import generate
 from hm_pipeline.defs import graph as graph_defs
 from hm_pipeline.defs import images as image_defs
-from hm_pipeline.defs.resources import DataRootResource
+from hm_pipeline.defs.resources import DataRootResource, EmbeddedGraphStoreResource
 from hm_pipeline.definitions import defs
 from hm_pipeline.graph.embedded import EmbeddedGraphStore
 from hm_pipeline.images.scan import list_folders
@@ -54,7 +54,7 @@ def copy_input(source: DataLayout, root: Path) -> DataLayout:
 
 
 def resources(layout: DataLayout) -> dict:
-    return {"data_root": DataRootResource(data_root=str(layout.root)), "graph_store": graph_defs.GraphStoreResource()}
+    return {"data_root": DataRootResource(data_root=str(layout.root)), "graph_store": EmbeddedGraphStoreResource()}
 
 
 def downstream_assets() -> list[str]:

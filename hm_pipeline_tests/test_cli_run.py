@@ -63,8 +63,8 @@ def test_first_run_prints_progress_and_a_summary_not_a_log(two_runs):
     lines = out.splitlines()
     assert len(lines) <= 60, out  # one screen
     assert "DEBUG" not in out and "Traceback" not in out and "oneDNN" not in out, out
-    for step, total in (("ingest", 3), ("images", IMAGE_FOLDERS), ("graph", 4), ("training", 5),
-                        ("recommendations", 3)):
+    for step, total in (("ingest", 3), ("images", IMAGE_FOLDERS), ("graph", 3), ("similar", 2), ("training", 4),
+                        ("recommendations", 3), ("evaluation", 1)):
         assert re.search(rf"^{step} +{total}/{total} \d+:\d\d:\d\d done *$", out, re.M), (step, out)
     assert out.count("FALLING BACK TO RANDOM WEIGHTS") == 1, out  # once, not once per folder
     assert re.search(r"^ *transactions +34,", out, re.M) and "MAP@12" in out and "popularity" in out
@@ -94,14 +94,14 @@ def test_runs_are_recorded_in_the_dagster_home_instance(two_runs):
 
 
 def test_image_sensor_first_tick_after_the_run_launches_nothing(two_runs, monkeypatch):
-    from hm_pipeline.defs import images as image_defs
-    from hm_pipeline.defs.resources import DataRootResource
+    from hm_pipeline.defs import automation
+    from hm_pipeline.defs.resources import WEIGHTS_ENV, DataRootResource
 
-    monkeypatch.setenv(image_defs.WEIGHTS_ENV, "imagenet-or-random")  # weights available: only currency decides
+    monkeypatch.setenv(WEIGHTS_ENV, "imagenet-or-random")  # weights available: only currency decides
     with open_instance(two_runs.home) as instance, dg.build_sensor_context(
             instance=instance, resources={"data_root": DataRootResource(data_root=str(two_runs.layout.root))}
     ) as context:
-        tick = image_defs.image_folder_sensor(context)
+        tick = automation.image_folder_sensor(context)
     assert not tick.run_requests and not tick.dynamic_partitions_requests
     assert "embeddings are current" in tick.skip_reason.skip_message
 
@@ -131,8 +131,8 @@ def test_config_file_reaches_the_steps_and_an_empty_k_core_is_one_clear_message(
                        r"customers: ([\d,]+) customers x [\d,]+ articles with purchases before, 0 x 0 after", out)
     assert failed and int(failed.group(1).replace(",", "")) > 1000, out
     assert "Lower `user_min`" in out and "full log: " in out
-    assert re.search(r"^graph +4/4 .* done *$", out, re.M), out  # steps that do not need the matrix still ran
-    assert re.search(r"^training +0/5 .* FAILED", out, re.M), out
+    assert re.search(r"^graph +3/3 .* done *$", out, re.M), out  # steps that do not need the matrix still ran
+    assert re.search(r"^training +0/4 .* FAILED", out, re.M), out
     skipped = re.search(r"^skipped \(they need a failed step\): (.*)$", out, re.M)
     assert skipped and set(skipped.group(1).split(", ")) == {"als_model", "ranker_training_set", "ranker_model",
                                                              "ranker_candidates", "recommendation_evaluation",

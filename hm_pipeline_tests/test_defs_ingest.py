@@ -7,6 +7,7 @@ import pytest
 
 from hm_pipeline.defs import ingest
 from hm_pipeline.defs.resources import DataRootResource
+from hm_pipeline_tests.defs_fixtures import module_defs
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def sample_root(real_sample, tmp_path):
 
 def _materialize(root):
     return dg.materialize(
-        [ingest.articles, ingest.customers, ingest.transactions, *ingest.defs.asset_checks],
+        [ingest.articles, ingest.customers, ingest.transactions, *module_defs(ingest).asset_checks],
         resources={"data_root": DataRootResource(data_root=str(root))},
         raise_on_error=False,
     )

@@ -8,7 +8,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from hm_pipeline.defs import graph as graph_defs
-from hm_pipeline.defs.resources import DataRootResource
+from hm_pipeline.defs.resources import DataRootResource, EmbeddedGraphStoreResource
+from hm_pipeline_tests.defs_fixtures import module_defs
 from hm_pipeline.layout import DataLayout
 from hm_pipeline_tests.graph_fixtures import hand_made
 
@@ -35,7 +36,7 @@ def _materialize(root, selection=("product_graph", "customer_age_groups", "graph
     return dg.materialize(
         [*INGEST, *ASSETS, *CHECKS],
         selection=list(selection),
-        resources={"data_root": DataRootResource(data_root=str(root)), "graph_store": graph_defs.GraphStoreResource()},
+        resources={"data_root": DataRootResource(data_root=str(root)), "graph_store": EmbeddedGraphStoreResource()},
     )
 
 
@@ -60,25 +61,27 @@ def first_run(data_root):
 
 def test_product_graph_metadata(first_run, data_root):
     meta = _metadata(first_run, "product_graph")
-    assert meta["nodes/Product"] == 6 and meta["nodes/Customer"] == 7 and meta["nodes/ProductType"] == 3
-    assert meta["relationships/PURCHASED"] == 20 and meta["orphan_transactions"] == 2
-    assert meta["relationships/SUBSET_OF"] == 9 and meta["backend"] == "kuzu"
-    assert meta["load_seconds"] > 0 and "| PURCHASED | 20 |" in meta["relationships"]
+    for row in ("| Product | 6 |", "| Customer | 7 |", "| ProductType | 3 |"):
+        assert row in meta["nodes"], row
+    assert meta["purchases"] == 20 and meta["orphan_transactions"] == 2  # one PURCHASED per known transaction
+    assert "| SUBSET_OF | 9 |" in meta["relationships"] and meta["backend"] == "kuzu"
+    assert "| load |" in meta["seconds"] and "| PURCHASED | 20 |" in meta["relationships"]
+    assert "dagster/row_count" not in meta  # a graph has no rows: nodes and relationships are counted instead
     assert (DataLayout.from_env(data_root).graph_dir / "kuzu" / "graph.db").exists()
 
 
 def test_age_group_and_eda_metadata(first_run):
     ages = _metadata(first_run, "customer_age_groups")
-    assert {k: v for k, v in ages.items() if k.startswith("customers/")} == {
-        "customers/16-25": 1, "customers/26-35": 0, "customers/36-45": 1, "customers/46-55": 0,
-        "customers/56-65": 1, "customers/66+": 2, "customers/unknown": 2}
+    for group, count in {"16-25": 1, "26-35": 0, "36-45": 1, "46-55": 0, "56-65": 1, "66+": 2, "unknown": 2}.items():
+        assert f"| {group} | {count} |" in ages["customers_per_group"], group
+    assert ages["customers_placed"] == 7
     eda = _metadata(first_run, "graph_eda")
-    assert eda["purchases_per_customer_mean"] == pytest.approx(20 / 6)
-    assert eda["purchases_per_product_mean"] == pytest.approx(20 / 6)
-    assert "| Vest top | 2 | 9 |" in eda["top_product_types"]
-    for key in ("top_product_types", "top_garment_groups", "purchases_by_month", "purchases_by_age_group"):
-        assert "](data:image/png;base64,iVBORw0KGgo" in eda[key], key  # an inline PNG the UI renders
-    assert "| unknown | 2 | 2 | 5 |" in eda["purchases_by_age_group"]
+    assert eda["purchases_per_customer"] == round(20 / 6, 2) and eda["purchases_per_product"] == round(20 / 6, 2)
+    report = eda["report"]  # one markdown page: each section a titled plot (unit in the title) and its table
+    assert "| Vest top | 2 | 9 |" in report and "| unknown | 2 | 2 | 5 |" in report
+    for title in ("Top product types (purchases)", "Top garment groups (purchases)", "Purchases per month (count)",
+                  "Purchases per age group (count)"):
+        assert f"![{title}](data:image/png;base64,iVBORw0KGgo" in report, title  # an inline PNG the UI renders
 
 
 def test_checks_pass(first_run):
@@ -93,7 +96,8 @@ def test_rematerializing_gives_identical_counts(first_run, data_root):
     assert again.success
     for key in ("product_graph", "customer_age_groups", "graph_eda"):
         before, after = _metadata(first_run, key), _metadata(again, key)
-        counts = [k for k in before if k.startswith(("nodes/", "relationships/", "customers/")) or k.endswith("_count")]
+        counts = [k for k in before if k in ("nodes", "relationships", "customers_per_group", "purchases")
+                  or k.endswith("_count")]
         assert counts and {k: before[k] for k in counts} == {k: after[k] for k in counts}
 
 
@@ -107,15 +111,15 @@ def test_purchase_check_fails_when_the_graph_misses_transactions(tmp_path):
     result = dg.materialize(
         [*INGEST, *ASSETS, *CHECKS], selection=dg.AssetSelection.checks(graph_defs.purchases_match_transactions),
         resources={"data_root": DataRootResource(data_root=str(tmp_path)),
-                   "graph_store": graph_defs.GraphStoreResource()}, raise_on_error=False)
+                   "graph_store": EmbeddedGraphStoreResource()}, raise_on_error=False)
     [check] = result.get_asset_check_evaluations()
     assert not check.passed
     assert (check.metadata["purchased_edges"].value, check.metadata["expected"].value) == (20, 21)
 
 
 def test_definitions_load_with_the_shared_data_root():
-    defs = dg.Definitions.merge(graph_defs.defs, dg.Definitions(assets=INGEST,
-                                                                 resources={"data_root": DataRootResource()}))
+    defs = dg.Definitions.merge(module_defs(graph_defs), dg.Definitions(
+        assets=INGEST, resources={"data_root": DataRootResource(), "graph_store": EmbeddedGraphStoreResource()}))
     graph = defs.resolve_asset_graph()
     assert {k.to_user_string() for k in graph.get_all_asset_keys()} >= {"product_graph", "customer_age_groups",
                                                                          "graph_eda"}

@@ -7,7 +7,7 @@ import pytest
 
 from hm_pipeline.data.synthetic.generate import generate
 from hm_pipeline.defs import graph, ingest
-from hm_pipeline.defs.resources import DataRootResource
+from hm_pipeline.defs.resources import DataRootResource, EmbeddedGraphStoreResource
 from hm_pipeline.graph.store import GRAPH_PART
 
 
@@ -15,7 +15,7 @@ from hm_pipeline.graph.store import GRAPH_PART
 def loaded(request, tmp_path_factory):
     root = tmp_path_factory.mktemp(f"graph_{request.param}")
     generate(request.param, root / "input", seed=5, images=False)
-    resources = {"data_root": DataRootResource(data_root=str(root)), "graph_store": graph.GraphStoreResource()}
+    resources = {"data_root": DataRootResource(data_root=str(root)), "graph_store": EmbeddedGraphStoreResource()}
     result = dg.materialize(
         [ingest.articles, ingest.customers, ingest.transactions, graph.product_graph, graph.customer_age_groups,
          graph.purchases_match_transactions, graph.every_customer_in_one_age_group],

@@ -22,7 +22,8 @@ import neo4j
 import pytest
 from neo4j.exceptions import ClientError, ServiceUnavailable
 
-from hm_pipeline.defs.graph import GraphStoreResource, graph_store_from_env
+from hm_pipeline.defs.resources import (EmbeddedGraphStoreResource, GraphStoreResource, Neo4jGraphStoreResource,
+                                        graph_store_from_env)
 from hm_pipeline.graph import cypher_files
 from hm_pipeline.graph.age_groups import age_group_tables
 from hm_pipeline.graph.embedded import EmbeddedGraphStore
@@ -166,7 +167,7 @@ def test_an_interrupted_load_is_reported_incomplete():
 
 
 def test_password_is_not_in_repr_errors_or_logs(caplog):
-    resource = GraphStoreResource(backend="neo4j", neo4j_uri="bolt://127.0.0.1:9", neo4j_password=SECRET)
+    resource = Neo4jGraphStoreResource(uri="bolt://127.0.0.1:9", password=SECRET)
     assert SECRET not in repr(resource) and SECRET not in str(resource)
     caplog.set_level(logging.DEBUG)
     with pytest.raises(Neo4jUnavailable) as raised:  # nothing listens on the loopback discard port
@@ -177,9 +178,9 @@ def test_password_is_not_in_repr_errors_or_logs(caplog):
 
 UNREACHABLE = """
 import sys, time
-from hm_pipeline.defs.graph import GraphStoreResource
+from hm_pipeline.defs.resources import Neo4jGraphStoreResource
 from hm_pipeline.layout import DataLayout
-resource = GraphStoreResource(backend="neo4j", neo4j_uri=sys.argv[1], neo4j_password=sys.argv[2])
+resource = Neo4jGraphStoreResource(uri=sys.argv[1], password=sys.argv[2])
 started = time.monotonic()
 try:
     with resource.open(DataLayout.from_env(sys.argv[3])) as store:
@@ -203,14 +204,18 @@ def test_an_unreachable_server_fails_within_30_seconds_naming_the_uri(tmp_path):
 
 
 def test_backend_is_one_setting(tmp_path, monkeypatch):
-    assert graph_store_from_env({}).backend == "embedded"
-    assert graph_store_from_env({"HM_GRAPH_ENGINE": "ladybug"}).embedded_engine == "ladybug"
+    default = graph_store_from_env({})
+    assert isinstance(default, EmbeddedGraphStoreResource) and default.backend == "kuzu"
+    assert graph_store_from_env({"HM_GRAPH_ENGINE": "ladybug"}).backend == "ladybug"
+    assert isinstance(graph_store_from_env({"HM_GRAPH_BACKEND": "neo4j"}), Neo4jGraphStoreResource)
     with pytest.raises(ValueError, match="HM_GRAPH_BACKEND"):
         graph_store_from_env({"HM_GRAPH_BACKEND": "postgres"})
-    store = GraphStoreResource().open(DataLayout.from_env(tmp_path))
+    with pytest.raises(TypeError, match="abstract"):  # one interface, two implementations
+        GraphStoreResource()
+    store = EmbeddedGraphStoreResource().open(DataLayout.from_env(tmp_path))
     assert isinstance(store, EmbeddedGraphStore) and store.db_dir == tmp_path.resolve() / "graph" / "kuzu"
     with pytest.raises(Neo4jServerError, match="hm-pipeline neo4j start .*or set NEO4J_URI"):
-        GraphStoreResource(backend="neo4j").open(DataLayout.from_env(tmp_path))
+        Neo4jGraphStoreResource().open(DataLayout.from_env(tmp_path))
 
     # neo4j: credentials are EnvVars, resolved when Dagster builds the resource
     for key, value in {"NEO4J_URI": "bolt://127.0.0.1:9", "NEO4J_USER": "reader", "NEO4J_PASSWORD": SECRET,
@@ -221,13 +226,12 @@ def test_backend_is_one_setting(tmp_path, monkeypatch):
     built = dg.build_resources({"graph_store": configured})
     with built as resources:
         live = resources.graph_store
-        assert (live.backend, live.neo4j_uri, live.neo4j_user, live.neo4j_database) == (
-            "neo4j", "bolt://127.0.0.1:9", "reader", "hm")
-        assert live.neo4j_password == SECRET and SECRET not in repr(live)
+        assert (live.backend, live.uri, live.user, live.database) == ("neo4j", "bolt://127.0.0.1:9", "reader", "hm")
+        assert live.password == SECRET and SECRET not in repr(live)
 
 
 def test_without_neo4j_uri_the_backend_uses_the_data_roots_local_server(tmp_path):
     local = graph_store_from_env({"HM_GRAPH_BACKEND": "neo4j"})
-    assert (local.backend, local.neo4j_uri) == ("neo4j", "")
+    assert (local.backend, local.uri) == ("neo4j", "")
     with pytest.raises(Neo4jServerError, match="no local Neo4j server runs for the data root"):
         local.open(DataLayout.from_env(tmp_path))

@@ -137,9 +137,9 @@ def test_a_read_access_mode_session_refuses_writes(store):
 
 
 def _neo4j_resource(state):
-    from hm_pipeline.defs.graph import GraphStoreResource
+    from hm_pipeline.defs.resources import Neo4jGraphStoreResource
 
-    return GraphStoreResource(backend="neo4j", neo4j_uri=state.uri, neo4j_password=state.password)
+    return Neo4jGraphStoreResource(uri=state.uri, password=state.password)
 
 
 def test_the_graph_assets_and_gds_knn_similar_on_neo4j_twice_with_identical_results(neo4j_local, tmp_path):
@@ -158,15 +158,15 @@ def test_the_graph_assets_and_gds_knn_similar_on_neo4j_twice_with_identical_resu
     state = _state(neo4j_local)
     layout = hand_made().write(DataLayout.from_env(tmp_path))
     codes = sorted(hand_made().articles["article_id"].to_pylist())
-    image_tables.write_similar_dir(image_defs.similar_dir(layout), similar_table(codes, 3, seed=11), NO_STATE)
+    image_tables.write_similar_dir(layout.similar_dir, similar_table(codes, 3, seed=11), NO_STATE)
     layout.embeddings_dir.mkdir(parents=True, exist_ok=True)
-    write_parquet(embeddings_for(codes[:5], 1), image_defs.embeddings_file(layout, "010"))
+    write_parquet(embeddings_for(codes[:5], 1), layout.embeddings_file("010"))
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(image_defs.image_folders.name, ["010"])
     assets = [*INGEST, _similar_products, graph_defs.product_graph, graph_defs.customer_age_groups,
-              graph_defs.graph_eda, graph_defs.similar_graph]
+              graph_defs.graph_eda, image_defs.similar_graph]
     checks = [graph_defs.purchases_match_transactions, graph_defs.every_customer_in_one_age_group,
-              graph_defs.similar_matches_table]
+              image_defs.similar_matches_table]
     resources = {"data_root": DataRootResource(data_root=str(tmp_path)), "graph_store": _neo4j_resource(state)}
 
     def materialize(method):

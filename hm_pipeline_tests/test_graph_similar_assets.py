@@ -15,7 +15,7 @@ import pytest
 from hm_pipeline.atomic import write_parquet
 from hm_pipeline.defs import graph as graph_defs
 from hm_pipeline.defs import images as image_defs
-from hm_pipeline.defs.resources import DataRootResource
+from hm_pipeline.defs.resources import DataRootResource, EmbeddedGraphStoreResource
 from hm_pipeline.graph.embedded import EmbeddedGraphStore
 from hm_pipeline.images import tables as image_tables
 from hm_pipeline.layout import DataLayout
@@ -28,8 +28,8 @@ from hm_pipeline_tests.test_graph_similar import UNKNOWN, embeddings_for, simila
 def _similar_products() -> None: ...
 
 
-ASSETS = [*INGEST, _similar_products, graph_defs.product_graph, graph_defs.similar_graph]
-CHECKS = [graph_defs.similar_matches_table]
+ASSETS = [*INGEST, _similar_products, graph_defs.product_graph, image_defs.similar_graph]
+CHECKS = [image_defs.similar_matches_table]
 NO_STATE = image_tables.state_table(np.array([], dtype=object), np.array([], dtype=object))
 
 
@@ -39,7 +39,7 @@ def _materialize(root, instance, selection, config=None, raise_on_error=True):
         selection=selection,
         instance=instance,
         run_config={"ops": {"similar_graph": {"config": config}}} if config else None,
-        resources={"data_root": DataRootResource(data_root=str(root)), "graph_store": graph_defs.GraphStoreResource()},
+        resources={"data_root": DataRootResource(data_root=str(root)), "graph_store": EmbeddedGraphStoreResource()},
         raise_on_error=raise_on_error,
     )
 
@@ -56,12 +56,12 @@ def setup(tmp_path_factory):
     layout = hand_made().write(DataLayout.from_env(root))
     codes = sorted(hand_made().articles["article_id"].to_pylist())
     table = similar_table(codes, 3, seed=11, unknown=UNKNOWN)
-    image_tables.write_similar_dir(image_defs.similar_dir(layout), table,
+    image_tables.write_similar_dir(layout.similar_dir, table,
                                    NO_STATE)
     layout.embeddings_dir.mkdir(parents=True, exist_ok=True)
     write_parquet(embeddings_for(codes[:3] + UNKNOWN[:1], 1),
-                                      image_defs.embeddings_file(layout, "010"))
-    write_parquet(embeddings_for(codes[3:5], 2), image_defs.embeddings_file(layout, "011"))
+                                      layout.embeddings_file("010"))
+    write_parquet(embeddings_for(codes[3:5], 2), layout.embeddings_file("011"))
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(image_defs.image_folders.name, ["010", "011"])
     assert _materialize(root, instance, ["product_graph"]).success
@@ -78,7 +78,7 @@ def test_similar_graph_writes_similar_and_the_check_passes(setup):
     assert meta["relationships_written"] == expected
     assert meta["relationships_missing_rows"] == table.num_rows - expected
     assert meta["relationships_missing_products"] == 2 and meta["relationships_missing_sample"] == sorted(UNKNOWN)
-    assert meta["seconds"] >= meta["similar_seconds"] > 0 and meta["store_embeddings"] is False
+    assert meta["total_seconds"] > 0 and "| similar |" in meta["seconds"] and meta["store_embeddings"] is False
     assert "embeddings_written" not in meta
     [check] = result.get_asset_check_evaluations()
     assert check.passed and check.metadata["similar_relationships"].value == expected
@@ -94,7 +94,7 @@ def test_store_embeddings_reads_every_image_folder(setup):
     result = _materialize(root, instance, ["similar_graph"], {"store_embeddings": True})
     meta = _metadata(result, "similar_graph")
     assert (meta["embeddings_written"], meta["embeddings_missing_rows"]) == (5, 1)
-    assert meta["embeddings_seconds"] > 0
+    assert "| embeddings |" in meta["seconds"]
     with EmbeddedGraphStore(layout.graph_dir / "kuzu", read_only=True) as store:
         assert int(store.rows("embedding_count")[0]["embeddings"]) == 5
 
@@ -102,12 +102,12 @@ def test_store_embeddings_reads_every_image_folder(setup):
 def test_check_fails_when_similar_parquet_changed_after_the_load(setup, tmp_path):
     root, layout, instance, table, codes = setup
     assert _materialize(root, instance, ["similar_graph"]).success
-    path = graph_defs.similar_file(layout)
+    path = layout.similar_file
     newer = table.filter(pc.not_equal(table["src"], codes[0]))  # a newer table the graph has not seen
     assert sum(1 for r in table.to_pylist() if r["src"] == codes[0] and r["dst"] in codes) > 0
     pq.write_table(newer, path)
     try:
-        result = _materialize(root, instance, dg.AssetSelection.checks(graph_defs.similar_matches_table),
+        result = _materialize(root, instance, dg.AssetSelection.checks(image_defs.similar_matches_table),
                               raise_on_error=False)
         [check] = result.get_asset_check_evaluations()
         assert not check.passed
@@ -119,12 +119,12 @@ def test_check_fails_when_similar_parquet_changed_after_the_load(setup, tmp_path
 def test_a_graph_rebuild_drops_similar_until_similar_graph_runs_again(tmp_path):
     layout = hand_made().write(DataLayout.from_env(tmp_path))
     codes = sorted(hand_made().articles["article_id"].to_pylist())
-    image_tables.write_similar_dir(image_defs.similar_dir(layout), similar_table(codes, 2, seed=3),
+    image_tables.write_similar_dir(layout.similar_dir, similar_table(codes, 2, seed=3),
                                    NO_STATE)
     instance = dg.DagsterInstance.ephemeral()
     assert _materialize(tmp_path, instance, ["product_graph", "similar_graph"]).success
     assert _materialize(tmp_path, instance, ["product_graph"]).success
-    result = _materialize(tmp_path, instance, dg.AssetSelection.checks(graph_defs.similar_matches_table),
+    result = _materialize(tmp_path, instance, dg.AssetSelection.checks(image_defs.similar_matches_table),
                           raise_on_error=False)
     assert not result.success  # the check cannot run: no SIMILAR in the rebuilt graph
     [failure] = [e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE]
@@ -137,6 +137,6 @@ def test_definitions_expose_similar_graph():
 
     graph = defs.resolve_asset_graph()
     node = graph.get(dg.AssetKey("similar_graph"))
-    assert node.group_name == "graph"
+    assert node.group_name == "images"  # the image stage's last step: SIMILAR in the graph
     assert {k.to_user_string() for k in node.parent_keys} == {"product_graph", "similar_products"}
     assert dg.AssetCheckKey(dg.AssetKey("similar_graph"), "similar_matches_table") in graph.asset_check_keys

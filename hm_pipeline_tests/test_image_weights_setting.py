@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from hm_pipeline.defs.images import WEIGHTS_ENV, default_weights
+from hm_pipeline.defs.resources import WEIGHTS_ENV, default_weights
 from hm_pipeline_tests.conftest import REPO_ROOT
 
 

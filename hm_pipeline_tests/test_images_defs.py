@@ -10,8 +10,9 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
+from hm_pipeline.defs import automation
 from hm_pipeline.defs import images as image_defs
-from hm_pipeline.defs.resources import DataRootResource
+from hm_pipeline.defs.resources import WEIGHTS_ENV, DataRootResource
 from hm_pipeline.images import knn, tables
 from hm_pipeline.images.scan import folder_fingerprint
 from hm_pipeline.layout import DataLayout
@@ -22,7 +23,7 @@ def _tick(instance, root, cursor):
     with dg.build_sensor_context(
         instance=instance, cursor=cursor, resources={"data_root": DataRootResource(data_root=str(root))}
     ) as context:
-        result = image_defs.image_folder_sensor(context)
+        result = automation.image_folder_sensor(context)
     for request in result.dynamic_partitions_requests or []:  # what the sensor daemon does
         if isinstance(request, dg.AddDynamicPartitionsRequest):
             instance.add_dynamic_partitions(request.partitions_def_name, request.partition_keys)
@@ -47,7 +48,7 @@ def _runs(result) -> list[str]:
 @pytest.fixture(autouse=True)
 def _random_weights(monkeypatch):
     """The sensor launches only when the configured weights can be had; random weights always can."""
-    monkeypatch.setenv(image_defs.WEIGHTS_ENV, "random")
+    monkeypatch.setenv(WEIGHTS_ENV, "random")
 
 
 def test_sensor_adds_new_folders_reruns_changed_ones_and_drops_removed(tmp_path):
@@ -106,7 +107,7 @@ def test_sensor_launches_one_backfill_for_many_new_folders(tmp_path):
 
 
 def test_sensor_launches_nothing_without_the_configured_weights(tmp_path, monkeypatch):
-    monkeypatch.setenv(image_defs.WEIGHTS_ENV, "imagenet")
+    monkeypatch.setenv(WEIGHTS_ENV, "imagenet")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "empty_keras"))  # no weights file: offline, never downloaded
     instance = dg.DagsterInstance.ephemeral()
     images = DataLayout(tmp_path).images_dir
@@ -117,7 +118,7 @@ def test_sensor_launches_nothing_without_the_configured_weights(tmp_path, monkey
     assert "resnet50v2_weights_tf_dim_ordering_tf_kernels_notop.h5 is not in the Keras cache" in reason
     assert "1 image folders need embeddings" in reason
     assert instance.get_dynamic_partitions("image_folders") == ["010"]  # registered; launched once weights exist
-    monkeypatch.setenv(image_defs.WEIGHTS_ENV, "imagenet-or-random")
+    monkeypatch.setenv(WEIGHTS_ENV, "imagenet-or-random")
     assert _runs(_tick(instance, tmp_path, tick.cursor)) == ["010"]
 
 
@@ -176,7 +177,7 @@ def test_materialize_embeddings_per_folder_and_similar_incrementally(tmp_path):
     assert sim["relationships"] == 11 * 10
     assert 0 <= sim["same_product_type_no_share"] <= 1 and sim["same_colour_group_code_share_at_random"] > 0
 
-    written = pq.read_table(image_defs.similar_dir(layout) / tables.SIMILAR_FILE)
+    written = pq.read_table(layout.similar_dir / tables.SIMILAR_FILE)
     ids, x = tables.read_embeddings([layout.embeddings_dir / "010.parquet", layout.embeddings_dir / "011.parquet"])
     full = knn.topk_full(x)
     assert written.column("src").to_pylist() == ids[full.src].tolist()
@@ -185,15 +186,16 @@ def test_materialize_embeddings_per_folder_and_similar_incrementally(tmp_path):
 
     again = _metadata(_materialize(instance, tmp_path, "011"), "similar_products")  # idempotent re-run
     assert (again["mode"], again["lists_recomputed"], again["relationships"]) == ("incremental", 0, 110)
-    assert pq.read_table(image_defs.similar_dir(layout) / tables.SIMILAR_FILE).equals(written)
+    assert pq.read_table(layout.similar_dir / tables.SIMILAR_FILE).equals(written)
 
 
-def test_definitions_load_with_the_data_root_resource(tmp_path):
-    defs = dg.Definitions.merge(
-        image_defs.defs, dg.Definitions(resources={"data_root": DataRootResource(data_root=str(tmp_path))})
-    )
+def test_the_backfill_job_and_the_sensor_select_the_image_stage():
+    from hm_pipeline.definitions import defs
+
     job = defs.resolve_job_def("image_backfill_job")
-    assert {n.name for n in job.nodes} == {"image_embeddings", "similar_products"}
+    assert {n.name for n in job.nodes} == {"image_embeddings", "similar_products",  # and the image stage's checks
+                                           "similar_products_every_photo_embedded_or_skipped",
+                                           "similar_products_similar_has_k_neighbours_per_article"}
     sensor = defs.resolve_sensor_def("image_folder_sensor")
     assert sensor.asset_selection.resolve(defs.resolve_asset_graph()) == {image_defs.image_embeddings.key,
                                                                           image_defs.similar_products.key}

@@ -21,6 +21,7 @@ import pytest
 
 from hm_pipeline.data.csv_columns import IngestError
 from hm_pipeline.data.ingest import ingest_articles, ingest_customers, ingest_transactions
+from hm_pipeline.defs import automation
 from hm_pipeline.defs import images as image_defs
 from hm_pipeline.defs.resources import DataRootResource
 from hm_pipeline.layout import DataLayout
@@ -245,7 +246,7 @@ def test_every_bad_photo_is_skipped_and_listed_in_the_metadata(tmp_path):
     assert "corrupt JPEG" in rows["0100000005.jpg"]
     assert "wrong folder: article 0110000001 belongs in 011/" in rows["0110000001.jpg"]
     assert "unknown article 0109999999" in rows["0109999999.jpg"]
-    assert pq.read_table(image_defs.embeddings_file(layout, "010")).column("article_id").to_pylist() == ["0100000001"]
+    assert pq.read_table(layout.embeddings_file("010")).column("article_id").to_pylist() == ["0100000001"]
     assert not list(layout.embeddings_dir.glob(".tmp-*"))
 
 
@@ -261,5 +262,5 @@ def test_missing_image_root(tmp_path):
 
     with dg.build_sensor_context(instance=dg.DagsterInstance.ephemeral(),
                                  resources={"data_root": DataRootResource(data_root=str(tmp_path))}) as context:
-        tick = image_defs.image_folder_sensor(context)
+        tick = automation.image_folder_sensor(context)
     assert not tick.run_requests and not tick.dynamic_partitions_requests

@@ -22,8 +22,6 @@ import dagster as dg
 import pytest
 
 from hm_pipeline.atomic import TMP_MARK
-from hm_pipeline.defs.recommend import submission_path
-from hm_pipeline.defs.images import embeddings_file
 from hm_pipeline.layout import DataLayout
 from hm_pipeline_tests import reliability_fixtures as rf
 from hm_pipeline_tests.conftest import REPO_ROOT
@@ -89,7 +87,7 @@ def test_kill_during_graph_load(root, tmp_path, pipeline_runs):  # noqa: F811
 
 def test_kill_during_image_partition_write(root, tmp_path):
     folder = max(os.listdir(root.images_dir), key=lambda f: len(os.listdir(root.images_dir / f)))
-    target = embeddings_file(root, folder)
+    target = root.embeddings_file(folder)
     before = target.read_bytes()
     proc, marker, log = _spawn(root, f"embed:{folder}", tmp_path)
     _wait_then_kill(proc, marker.exists, log)
@@ -106,7 +104,7 @@ def test_kill_during_image_partition_write(root, tmp_path):
 
 
 def test_kill_during_submission_write(root, tmp_path):
-    target = submission_path(root)
+    target = root.submission_file
     before = target.read_bytes()
     proc, marker, log = _spawn(root, "submission", tmp_path)
     _wait_then_kill(proc, marker.exists, log)

@@ -18,7 +18,7 @@ import pytest
 
 from hm_pipeline.defs import graph as graph_defs
 from hm_pipeline.defs import images as image_defs
-from hm_pipeline.defs.resources import DataRootResource
+from hm_pipeline.defs.resources import DataRootResource, Neo4jGraphStoreResource, graph_store_from_env
 from hm_pipeline.graph.cypher_files import cypher_root
 from hm_pipeline.graph.neo4j_store import Neo4jGraphStore
 from hm_pipeline.layout import DataLayout, PathOutsideDataRoot
@@ -47,10 +47,10 @@ def neo4j_env(monkeypatch) -> str:
 
 
 def test_resource_takes_credentials_from_the_environment_by_name(neo4j_env):
-    resource = graph_defs.graph_store_from_env()
+    resource = graph_store_from_env()
     assert resource.backend == "neo4j"
     assert neo4j_env not in repr(resource) and neo4j_env not in str(resource)
-    for field in ("neo4j_uri", "neo4j_user", "neo4j_password"):
+    for field in ("uri", "user", "password"):
         assert isinstance(getattr(resource, field), dg.EnvVar), field  # resolved at run time, shown by name
 
 
@@ -68,7 +68,7 @@ def test_failed_connection_never_reveals_the_password(neo4j_env, tmp_path, capfd
 
     monkeypatch.setattr(Neo4jGraphStore, "connect", classmethod(quick_connect))
     caplog.set_level(logging.DEBUG)
-    resource = graph_defs.graph_store_from_env()
+    resource = graph_store_from_env()
     result = dg.materialize([graph_defs.customer_age_groups], raise_on_error=False,
                             resources={"graph_store": resource, "data_root": DataRootResource(data_root=str(tmp_path))})
     assert not result.success
@@ -101,15 +101,14 @@ def test_ui_snapshot_shows_the_variable_name_not_the_password(neo4j_env):
         "print(serialize_value(RepositorySnap.from_def(defs.get_repository_def())))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True)
-    assert "NEO4J_PASSWORD" in out.stdout and '"neo4j"' in out.stdout  # the neo4j backend was configured
+    assert "NEO4J_PASSWORD" in out.stdout and "Neo4jGraphStoreResource" in out.stdout  # the neo4j backend chosen
     assert neo4j_env not in out.stdout + out.stderr
 
     from dagster._core.remote_representation.external_data import RepositorySnap
     from dagster._serdes import serialize_value
 
     plain = dg.Definitions(assets=[graph_defs.product_graph],
-                           resources={"graph_store": graph_defs.GraphStoreResource(backend="neo4j",
-                                                                                   neo4j_password=neo4j_env),
+                           resources={"graph_store": Neo4jGraphStoreResource(password=neo4j_env),
                                       "data_root": DataRootResource()})
     assert neo4j_env in serialize_value(RepositorySnap.from_def(plain.get_repository_def()))  # the grep can fail
 

@@ -20,11 +20,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from hm_pipeline.data.csv_columns import IngestError
-from hm_pipeline.defs.recommend import submission_path
 from hm_pipeline.layout import DataLayout
 from hm_pipeline.recommend.candidates import SOURCE_LABELS
 from hm_pipeline.recommend.fusion import Path as FusionPath
-from hm_pipeline.recommend.stored import FUSED_SCHEMA, fused_path
+from hm_pipeline.recommend.stored import FUSED_SCHEMA
 from hm_pipeline.recommend.submission import (
     InvalidSubmission,
     read_sample_submission,
@@ -69,12 +68,12 @@ def build_root(root: Path) -> DataLayout:
     }), layout.ingest_table("transactions"))
     rank = np.tile(np.arange(1, 13), N)
     article = (np.repeat(np.arange(N), 12) + rank) % M
-    fused_path(layout).parent.mkdir(parents=True)
+    layout.fused_file.parent.mkdir(parents=True)
     pq.write_table(pa.table({
         "customer_id": np.repeat(CUSTOMERS, 12), "rank": pa.array(rank, pa.int8()),
         "article_id": [ARTICLES[a] for a in article], "source": [SOURCE_LABELS[0]] * (12 * N),
         "path": [next(iter(FusionPath)).label] * (12 * N),
-    }, schema=FUSED_SCHEMA), fused_path(layout))
+    }, schema=FUSED_SCHEMA), layout.fused_file)
     _write(layout.input_file("sample_submission.csv"), _sample(ORDER))
     return layout
 
@@ -103,7 +102,7 @@ def published(tmp_path) -> DataLayout:
     assert result.success
     checks = result.get_asset_check_evaluations()
     assert [c.passed for c in checks] == [True]
-    assert submission_path(layout).read_text().splitlines()[1].startswith(ORDER[0])
+    assert layout.submission_file.read_text().splitlines()[1].startswith(ORDER[0])
     return layout
 
 
@@ -122,7 +121,7 @@ BAD_SAMPLES = {
 @pytest.mark.parametrize("case", sorted(BAD_SAMPLES))
 def test_bad_sample_submission_fails_naming_row_and_column_and_keeps_the_good_file(published, case):
     text, row, column, says = BAD_SAMPLES[case]
-    before = submission_path(published).read_bytes()
+    before = published.submission_file.read_bytes()
     _write(published.input_file("sample_submission.csv"), text)
     result = materialize_submission(published)
     assert not result.success
@@ -130,8 +129,8 @@ def test_bad_sample_submission_fails_naming_row_and_column_and_keeps_the_good_fi
     assert "sample_submission.csv" in message and says in message, message
     if row is not None:
         assert f"row {row}, column '{column}'" in message, message
-    assert submission_path(published).read_bytes() == before
-    assert sorted(p.name for p in submission_path(published).parent.iterdir()) == ["submission.csv"]
+    assert published.submission_file.read_bytes() == before
+    assert sorted(p.name for p in published.submission_file.parent.iterdir()) == ["submission.csv"]
 
 
 def test_read_sample_submission_reports_exact_location(tmp_path):
@@ -174,7 +173,7 @@ def test_upper_case_ids_in_customers_csv_give_a_valid_submission(tmp_path):
          *(f"{c.upper()},,,ACTIVE,NONE,30,x" for c in ORDER)]) + "\n")
     result = materialize_submission(layout)
     assert result.success, _failure_message(result)
-    written = [line.split(",")[0] for line in submission_path(layout).read_text().splitlines()[1:]]
+    written = [line.split(",")[0] for line in layout.submission_file.read_text().splitlines()[1:]]
     assert written == ORDER
 
 

@@ -27,7 +27,6 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
-from hm_pipeline.defs.images import embeddings_file
 from hm_pipeline.layout import DataLayout
 from hm_pipeline_tests.cli_fixtures import cli_env, copy_tiny_root, finish, start_run
 from hm_pipeline_tests.conftest import REPO_ROOT
@@ -37,7 +36,9 @@ from hm_pipeline_tests.synthetic_fixtures import tiny_data  # noqa: F401 - pytes
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-GROUPS = {"ingest", "graph", "images", "training", "recommendations"}
+#: The story, in order (the lineage reads left to right in it).
+STORY = ["ingest", "graph", "images", "training", "recommendations", "evaluation"]
+GROUPS = set(STORY)
 GRAPH_WRITERS = ["product_graph", "customer_age_groups"]  # both in pool `graph_writer`
 INITIAL_FOLDERS = 2  # embedded by `hm-pipeline run` before the UI starts
 NEW_FOLDERS = 2  # a backfill (not a single run) needs 2+ partitions in the UI's launch dialog
@@ -305,8 +306,14 @@ def test_asset_graph_shows_every_asset(ui, page):
     names = page.locator("[class*=AssetNode_assetName]")
     names.first.wait_for()
     page.locator("button:has([aria-label=panel_show_right])").filter(has_not_text="navigation").click()  # sidebar
-    for _ in range(6):  # zoom out until every group fits (the graph draws only the nodes in view)
-        if names.count() >= len(assets):
+    page.set_viewport_size({"width": 1600, "height": 1400})  # the story's six groups, whole
+
+    def in_view() -> bool:  # every node drawn, none under the top bar or below the window
+        boxes = [el.bounding_box() for el in names.all()]
+        return len(boxes) >= len(assets) and all(b and 110 < b["y"] and b["y"] + b["height"] < 1400 for b in boxes)
+
+    for _ in range(8):  # zoom out until every group fits (the graph draws only the nodes in view)
+        if in_view():
             break
         page.locator("button:has([aria-label=zoom_out])").click()
         page.wait_for_timeout(1000)
@@ -314,6 +321,30 @@ def test_asset_graph_shows_every_asset(ui, page):
     page.screenshot(path=ui.artifacts / "01_asset_graph.png")
     missing = [a for a in assets if not any(_shown(a, label) for label in labels)]
     assert not missing, f"assets not drawn in the asset graph: {missing} (labels: {labels})"
+    # Readable names: the UI draws nodes of a fixed width and middle-truncates longer names ("fused_re…endations");
+    # hovering one shows it whole. Every cut name must be readable that way.
+    cut = {label: next(a for a in assets if _shown(a, label)) for label in labels if "…" in label}
+    ui.notes["names_cut_in_the_lineage"] = sorted(cut.values())
+    for label, full in cut.items():
+        node = page.get_by_text(label, exact=True).first
+        box = node.bounding_box()
+        node.hover()
+
+        def whole_beside_the_node() -> bool:  # the full name drawn at the node (the sidebar lists it anyway)
+            shown = [b for b in (el.bounding_box() for el in page.get_by_text(full, exact=True).all()) if b]
+            return any(abs(b["y"] - box["y"]) < 60 and abs(b["x"] - box["x"]) < 250 for b in shown)
+
+        wait_for(whole_beside_the_node, 10, f"{full!r} shown whole on hover")
+    page.mouse.move(5, 5)
+    # The story reads left to right: ingest first; graph, images and training (each needs only what comes before it
+    # in the story) next; recommendations and evaluation last.
+    group_of = {n["assetKey"]["path"][-1]: n["groupName"] for n in nodes}
+    boxes = {a: names.filter(has_text=label).first.bounding_box()
+             for label in labels for a in assets if _shown(a, label)}
+    left = {g: min(b["x"] for a, b in boxes.items() if group_of[a] == g) for g in STORY}
+    ui.notes["lineage_group_left_edges"] = left
+    middle = [left[g] for g in ("graph", "images", "training")]
+    assert left["ingest"] < min(middle) and max(middle) < min(left["recommendations"], left["evaluation"]), left
 
 
 def test_schedule_and_sensor_are_listed(ui, page):
@@ -326,17 +357,18 @@ def test_schedule_and_sensor_are_listed(ui, page):
     assert schedule["name"] == "weekly_full_refresh"
     assert schedule["cronSchedule"] == os.environ.get("HM_REFRESH_CRON", "0 3 * * 1")
     assert schedule["scheduleState"]["status"] == "STOPPED"  # turned on deliberately
-    (sensor,) = repo["sensors"]
-    assert (sensor["name"], sensor["sensorState"]["status"], sensor["minIntervalSeconds"]) == (
-        "image_folder_sensor", "RUNNING", 60)
+    sensors = {s["name"]: (s["sensorState"]["status"], s["minIntervalSeconds"]) for s in repo["sensors"]}
+    assert sensors == {"image_folder_sensor": ("RUNNING", 60),  # new photos -> embeddings -> SIMILAR
+                       "refresh_after_new_photos": ("STOPPED", 60)}  # declarative automation, turned on deliberately
 
     page.goto("/automation")
     page.get_by_text("weekly_full_refresh", exact=True).first.wait_for()
     page.get_by_text("image_folder_sensor", exact=True).first.wait_for()
+    page.get_by_text("refresh_after_new_photos", exact=True).first.wait_for()
     switches = page.locator("label[class*=formatSwitch] input[type=checkbox]")
-    # sensor on, schedule off (rows in name order); the states load after the rows
-    wait_for(lambda: [s.is_checked() for s in switches.all()] == [True, False], 30,
-             "switches showing the sensor on and the schedule off")
+    # image sensor on, automation sensor and schedule off (rows in name order); the states load after the rows
+    wait_for(lambda: [s.is_checked() for s in switches.all()] == [True, False, False], 30,
+             "switches showing the image sensor on, the automation sensor and the schedule off")
     page.screenshot(path=ui.artifacts / "02_automation.png")
 
 
@@ -377,9 +409,9 @@ def test_two_concurrent_graph_writing_runs_are_serialized(ui):
                         f"graph writes overlapped: {step_a} of {run_a} {start_a:.2f}-{end_a:.2f} and {step_b} of "
                         f"{run_b} {start_b:.2f}-{end_b:.2f}")
         for rid in run_ids:  # each run wrote a whole graph (counts read back from the store after the load)
-            assert _metadata(events[rid], "product_graph")["relationships/PURCHASED"] == expected
+            assert _metadata(events[rid], "product_graph")["purchases"] == expected
             groups = _metadata(events[rid], "customer_age_groups")
-            assert sum(v for k, v in groups.items() if k.startswith("customers/")) == _customers(ui.layout)
+            assert groups["customers_placed"] == _customers(ui.layout)
         contention = _contention(ui, run_ids, events)
         ui.notes[f"graph_writer_attempt_{attempt}"] = {"windows": windows, "contention": contention}
         if contention:
@@ -453,7 +485,7 @@ def test_sensor_adds_new_image_folders_and_ui_backfills_them(ui, page):
     page.screenshot(path=ui.artifacts / "05_image_partition_metadata.png")
 
     for folder in folders:  # every usable photo embedded, once
-        table = pq.read_table(embeddings_file(ui.layout, folder), columns=["article_id"])
+        table = pq.read_table(ui.layout.embeddings_file(folder), columns=["article_id"])
         photos = {p.stem for p in (ui.layout.images_dir / folder).glob("*.jpg")}
         assert sorted(table.column("article_id").to_pylist()) == sorted(photos)
         meta = _metadata(_events(ui, next(r["runId"] for r in backfill_runs if _partition(r) == folder)),
@@ -489,14 +521,54 @@ def test_materialize_from_the_ui(ui, page):
     page.screenshot(path=ui.artifacts / "06_graph_group.png")
     page.set_viewport_size({"width": 1600, "height": 1500})  # the whole metadata table
     page.goto("/assets/graph_eda?view=events")
-    row = page.locator("tr", has=page.get_by_text("purchases_by_age_group", exact=True))
     page.get_by_text("relationship_count", exact=True).wait_for()
     page.screenshot(path=ui.artifacts / "07_asset_page_metadata.png")
-    row.get_by_text("[Show Markdown]").click()  # the plot, as the UI shows it
-    plot = page.get_by_role("dialog").locator("img[src^='data:image/png']")
-    plot.wait_for()
-    assert plot.evaluate("img => img.naturalWidth") > 100  # a decoded PNG, not a broken image
+    assert page.get_by_text("[Show Markdown]").count() <= 4  # one report, not a link per plot
+    page.locator("tr", has=page.get_by_text("report", exact=True)).get_by_text("[Show Markdown]").click()
+    dialog = page.get_by_role("dialog")
+    plots = dialog.locator("img[src^='data:image/png']")
+    plots.first.wait_for()
+    titles = [plots.nth(i).get_attribute("alt") for i in range(plots.count())]
+    assert titles == ["Top product types (purchases)", "Top garment groups (purchases)",
+                      "Purchases per month (count)", "Purchases per age group (count)"], titles
+    for i in range(plots.count()):
+        assert plots.nth(i).evaluate("img => img.complete && img.naturalWidth") > 100  # decoded PNGs
+    for heading in ("Seasonality", "Age groups"):
+        dialog.get_by_role("heading", name=heading).wait_for()
     page.screenshot(path=ui.artifacts / "08_asset_metadata_plot.png")
+
+
+def test_the_evaluation_table_is_readable(ui, page):
+    """The MAP@12 table as the UI renders it: a real table, one row per recommender, scores rounded."""
+    page.set_viewport_size({"width": 1600, "height": 1300})
+    page.goto("/assets/recommendation_evaluation?view=events")
+    page.get_by_text("customers_evaluated", exact=True).wait_for()
+    assert page.get_by_text(re.compile(r"^map@12 ")).count() == 0  # no flat 16-digit copies of the table
+    page.locator("tr", has=page.get_by_text("results", exact=True)).get_by_text("[Show Markdown]").click()
+    table = page.get_by_role("dialog").locator("table")
+    table.wait_for()
+    header = table.locator("th").all_inner_texts()
+    assert header[:3] == ["candidate", "map@12", "precision@12"], header
+    rows = {r.locator("td").first.inner_text(): r.locator("td").nth(1).inner_text()
+            for r in table.locator("tbody tr").all()}
+    assert {"popularity", "ALS (recency): als_model", "fused", "ranked"} <= set(rows), rows
+    assert all(re.fullmatch(r"\d\.\d{5}", v) for v in rows.values()), rows
+    page.screenshot(path=ui.artifacts / "09_evaluation_table.png")
+
+
+def test_each_asset_shows_its_code_reference(ui, page):
+    nodes = ui.gql("""{ assetNodes { assetKey { path } metadataEntries { label
+        ... on CodeReferencesMetadataEntry { codeReferences { ... on LocalFileCodeReference { filePath lineNumber } } }
+        } } }""")["assetNodes"]
+    references = {n["assetKey"]["path"][-1]: [r for e in n["metadataEntries"] if e["label"] == "dagster/code_references"
+                                             for r in e["codeReferences"]] for n in nodes}
+    assert all(len(refs) == 1 and "/hm_pipeline/defs/" in refs[0]["filePath"] for refs in references.values()), \
+        references
+    page.goto("/assets/graph_eda")
+    page.get_by_text("graph_eda", exact=True).first.wait_for()
+    page.wait_for_timeout(2000)
+    page.screenshot(path=ui.artifacts / "10_code_reference.png")
+    page.get_by_text(re.compile(r"graph\.py")).first.wait_for()  # the asset's page names its source file
 
 
 def _backfills(session: Session) -> list[dict]:

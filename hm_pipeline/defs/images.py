@@ -1,46 +1,39 @@
-"""Dagster wiring of the image stage: per-folder embeddings, the folder sensor and the SIMILAR top-k table."""
+"""Stage 3, the images (group `images`): `image_embeddings` (ResNet50V2, one partition per image folder),
+`similar_products` (the exact top-k SIMILAR table), `similar_graph` (SIMILAR written into the graph), and the
+checks that guard them. The folder sensor that launches the embeddings lives in `defs/automation.py`.
+"""
 
-
-import json
 import os
-import time
-from collections.abc import Mapping
-from pathlib import Path
+from typing import Literal
 
 import dagster as dg
-from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset  # no public form yet
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import Field
 
-from hm_pipeline.defs.metadata import OWNERS
-from hm_pipeline.defs.resources import DataRootResource
-from hm_pipeline.images import knn, similarity_stats, tables
-from hm_pipeline.images.embed import (DEFAULT_PRECISION, WEIGHTS_FILE, WEIGHTS_MODES, cached_imagenet_weights,
-                                      embed_images, load_model)
-from hm_pipeline.images.scan import (FOLDER_RE, Skipped, fingerprint_tree, folder_fingerprint, plan_folder_changes,
-                                     scan_folder, scan_tree)
 from hm_pipeline.atomic import write_parquet
+from hm_pipeline.defs.metadata import GRAPH_KIND, OWNERS, timed
+from hm_pipeline.defs.resources import DataRootResource, GraphStoreResource, default_weights
+from hm_pipeline.graph.neo4j_store import Neo4jGraphStore
+from hm_pipeline.graph.similar import LoadReport, similar_rows
+from hm_pipeline.graph.store import GRAPH_PART, SIMILAR_PART
+from hm_pipeline.images import knn, similarity_stats, tables
+from hm_pipeline.images.embed import DEFAULT_PRECISION, embed_images, load_model
+from hm_pipeline.images.scan import FOLDER_RE, Skipped, folder_fingerprint, scan_folder, scan_tree
 from hm_pipeline.layout import DataLayout
+from hm_pipeline.markdown import markdown_table
 
+GROUP = "images"
 image_folders = dg.DynamicPartitionsDefinition(name="image_folders")
 
 MAX_SKIPPED_ROWS = 200
 SIMILAR_POOL = "hm_similar_products"  # one similar_products at a time: the last run then sees every folder
-
-
-def similar_dir(layout: DataLayout) -> Path:
-    """Folder holding similar.parquet and the embedding state it was computed from."""
-    return layout.embeddings_dir.parent / "similar"
-
-
-def embeddings_file(layout: DataLayout, folder: str) -> Path:
-    """`embeddings/<folder>.parquet`; `folder` must be an image folder name (0XX), never a path."""
-    if not FOLDER_RE.match(folder):
-        raise ValueError(f"image folder partition {folder!r} is not a folder name like '010' (0 and two digits)")
-    return layout.embeddings_dir / f"{folder}.parquet"
+#: The embedded store is single-writer: steps that write the graph share this pool (limit 1 in dagster.yaml).
+GRAPH_WRITER_POOL = "graph_writer"
+#: SIMILAR edges per product written by GDS kNN (the original notebook's topK).
+GDS_KNN_TOP_K = 10
 
 
 FINGERPRINT_KEY = b"hm_pipeline.folder_fingerprint"  # Parquet footer key: the folder contents that were embedded
@@ -49,7 +42,7 @@ FINGERPRINT_KEY = b"hm_pipeline.folder_fingerprint"  # Parquet footer key: the f
 def embedded_fingerprint(layout: DataLayout, folder: str) -> str | None:
     """The fingerprint of the folder contents `embeddings/<folder>.parquet` was computed from (None if absent)."""
     try:
-        metadata = pq.read_schema(embeddings_file(layout, folder)).metadata or {}
+        metadata = pq.read_schema(layout.embeddings_file(folder)).metadata or {}
     except (OSError, pa.ArrowInvalid):
         return None
     value = metadata.get(FINGERPRINT_KEY)
@@ -71,26 +64,11 @@ def _skipped_markdown(skipped: list[Skipped], what: str = "file") -> str:
     return "\n".join([f"| {what} | reason |", "|---|---|", *rows, *more])
 
 
-WEIGHTS_ENV = "HM_IMAGE_WEIGHTS"
-
-
-def default_weights(env: Mapping[str, str] | None = None) -> str:
-    """The deployment's default `weights`: `$HM_IMAGE_WEIGHTS` if set, else "imagenet".
-
-    Sensor runs and UI backfills take config defaults, so an offline deployment sets HM_IMAGE_WEIGHTS (e.g.
-    `imagenet-or-random`) instead of editing every launch. A value outside WEIGHTS_MODES fails the code load.
-    """
-    value = (os.environ if env is None else env).get(WEIGHTS_ENV, "").strip() or "imagenet"
-    if value not in WEIGHTS_MODES:
-        raise ValueError(f"{WEIGHTS_ENV}={value!r} is not one of {', '.join(WEIGHTS_MODES)}")
-    return value
-
-
 class ImageEmbeddingConfig(dg.Config):
     weights: str = Field(
         default_weights(),
         description="imagenet (Keras cache) | random (seeded, offline demos/tests) | imagenet-or-random (offline "
-        f"demo: falls back to random with a loud warning). Default: ${WEIGHTS_ENV}, else imagenet.",
+        "demo: falls back to random with a loud warning). Default: $HM_IMAGE_WEIGHTS, else imagenet.",
     )
     batch_size: int = Field(32, description="images per model call (32 beat 8 on 2 CPU cores with oneDNN, "
                             "bench/bench_images.py)")
@@ -105,7 +83,7 @@ class ImageEmbeddingConfig(dg.Config):
 @dg.asset(
     owners=OWNERS,
     partitions_def=image_folders,
-    group_name="images",
+    group_name=GROUP,
     deps=["articles"],
     kinds={"tensorflow", "parquet"},
 )
@@ -136,7 +114,7 @@ def image_embeddings(
     result = embed_images(scan.article_ids, scan.paths, model, config.batch_size)
     table = tables.embeddings_table(result.article_ids, result.embeddings)
     write_parquet(table.replace_schema_metadata({FINGERPRINT_KEY: fingerprint.encode()}),
-                  embeddings_file(layout, folder))
+                  layout.embeddings_file(folder))
     skipped = scan.skipped + result.skipped
     metadata: dict[str, dg.RawMetadataValue] = {
         "dagster/row_count": len(result.article_ids),
@@ -149,7 +127,7 @@ def image_embeddings(
         "folder_fingerprint": fingerprint,
         "precision": model.precision,
         "device": model.device,
-        "path": dg.MetadataValue.path(str(embeddings_file(layout, folder))),
+        "path": dg.MetadataValue.path(str(layout.embeddings_file(folder))),
     }
     if model.is_random:
         metadata["WARNING"] = dg.MetadataValue.text(
@@ -181,7 +159,7 @@ def _group_shares(layout: DataLayout, ids: np.ndarray, src: np.ndarray, dst: np.
     return out
 
 
-@dg.asset(group_name="images", deps=[image_embeddings, "articles"], kinds={"numpy", "parquet"}, pool=SIMILAR_POOL,
+@dg.asset(group_name=GROUP, deps=[image_embeddings, "articles"], kinds={"numpy", "parquet"}, pool=SIMILAR_POOL,
           owners=OWNERS)
 def similar_products(
     context: dg.AssetExecutionContext, config: SimilarProductsConfig, data_root: DataRootResource
@@ -190,71 +168,81 @@ def similar_products(
 
     Only new/changed embeddings are compared with all; the result equals a full rebuild (see `knn.topk_update`).
     """
-    start = time.perf_counter()
+    seconds = timed()
     layout = data_root.layout()
     partitions = sorted(context.instance.get_dynamic_partitions(image_folders.name))
     invalid = [p for p in partitions if not FOLDER_RE.match(p)]
     if invalid:
         context.log.warning(f"image_folders partitions that are not folder names (left out): {invalid}")
     partitions = [p for p in partitions if FOLDER_RE.match(p)]
-    files = [embeddings_file(layout, p) for p in partitions]
+    files = [layout.embeddings_file(p) for p in partitions]
     missing = [p for p, f in zip(partitions, files) if not f.exists()]
     if missing:
         context.log.warning(f"image folders without embeddings yet (left out): {missing}")
-    ids, x = tables.read_embeddings([f for f in files if f.exists()])
-    hashes = knn.row_hashes(x)
-    previous = None if config.full_rebuild else tables.read_similar_dir(similar_dir(layout))
+    with seconds("read embeddings"):
+        ids, x = tables.read_embeddings([f for f in files if f.exists()])
+        hashes = knn.row_hashes(x)
+        previous = None if config.full_rebuild else tables.read_similar_dir(layout.similar_dir)
     if previous is not None and _list_length(previous[0]) != min(config.k, previous[1].num_rows - 1):
         previous = None  # computed with another k: the old lists cannot be merged
-    if previous is None:
-        result = knn.topk_full(x, config.k, config.block_size)
-        stats = knn.UpdateStats("full", len(ids), 0, 0, len(ids), 0)
-    else:
-        prev_similar, prev_state = previous
-        added, changed, removed = knn.diff_rows(
-            np.asarray(prev_state.column("article_id").to_pylist(), dtype=object),
-            np.asarray(prev_state.column("embedding_hash").to_pylist(), dtype=object),
-            ids,
-            hashes,
-        )
-        result, stats = knn.topk_update(
-            x,
-            ids,
-            prev_similar.column("src").combine_chunks(),
-            prev_similar.column("dst").combine_chunks(),
-            prev_similar.column("score").to_numpy(),
-            added,
-            changed,
-            removed,
-            config.k,
-            config.block_size,
-        )
-    similar = tables.similar_table(ids, result.src, result.dst, result.score, result.rank)
-    tables.write_similar_dir(similar_dir(layout), similar, tables.state_table(ids, hashes))
+    with seconds("nearest neighbours"):
+        result, stats = _topk(x, ids, hashes, previous, config)
+    with seconds("write"):
+        similar = tables.similar_table(ids, result.src, result.dst, result.score, result.rank)
+        tables.write_similar_dir(layout.similar_dir, similar, tables.state_table(ids, hashes))
     tree = scan_tree(layout.images_dir)
     if tree.skipped:
         context.log.warning(f"{len(tree.skipped)} entries of {layout.images_dir} are not image folders (left out): "
                             + "; ".join(f"{s.name}: {s.reason}" for s in tree.skipped[:5]))
+    scores = similarity_stats.score_quantiles(result.score)
     metadata: dict[str, dg.RawMetadataValue] = {
         "dagster/row_count": similar.num_rows,
         "products": len(ids),
         "relationships": similar.num_rows,
+        "neighbours_per_product": _list_length(similar),
         "mode": stats.mode,
         "added": stats.added,
         "changed": stats.changed,
         "removed": stats.removed,
         "lists_recomputed": stats.lists_recomputed,
         "lists_merged": stats.lists_merged,
-        "partitions_used": len(partitions) - len(missing),
-        "partitions_missing": dg.MetadataValue.json(missing),
+        "image_folders_used": len(partitions) - len(missing),
+        "image_folders_without_embeddings": dg.MetadataValue.json(missing),
         "image_root_entries_skipped": len(tree.skipped),
         "image_root_skipped": dg.MetadataValue.md(_skipped_markdown(tree.skipped, "entry of images/")),
-        "score": dg.MetadataValue.json(similarity_stats.score_quantiles(result.score)),
-        "seconds": round(time.perf_counter() - start, 3),
-        "path": dg.MetadataValue.path(str(similar_dir(layout) / tables.SIMILAR_FILE)),
+        "cosine_similarity": dg.MetadataValue.md(markdown_table(
+            [{"quantile": q, "cosine similarity": round(v, 3)} for q, v in scores.items()])),
+        "path": dg.MetadataValue.path(str(layout.similar_file)),
         **_group_shares(layout, ids, result.src, result.dst),
+        **seconds.metadata(),
     }
     return dg.MaterializeResult(metadata=metadata)
+
+
+def _topk(x: np.ndarray, ids: np.ndarray, hashes: np.ndarray, previous: tuple[pa.Table, pa.Table] | None,
+          config: SimilarProductsConfig) -> tuple[knn.Neighbours, knn.UpdateStats]:
+    """The full top-k, or the previous one updated for the added / changed / removed embeddings."""
+    if previous is None:
+        return knn.topk_full(x, config.k, config.block_size), knn.UpdateStats("full", len(ids), 0, 0, len(ids), 0)
+    prev_similar, prev_state = previous
+    added, changed, removed = knn.diff_rows(
+        np.asarray(prev_state.column("article_id").to_pylist(), dtype=object),
+        np.asarray(prev_state.column("embedding_hash").to_pylist(), dtype=object),
+        ids,
+        hashes,
+    )
+    return knn.topk_update(
+        x,
+        ids,
+        prev_similar.column("src").combine_chunks(),
+        prev_similar.column("dst").combine_chunks(),
+        prev_similar.column("score").to_numpy(),
+        added,
+        changed,
+        removed,
+        config.k,
+        config.block_size,
+    )
 
 
 def _list_length(similar: pa.Table) -> int:
@@ -262,62 +250,167 @@ def _list_length(similar: pa.Table) -> int:
     return int(pc.max(similar.column("rank")).as_py() or 0) if similar.num_rows else 0
 
 
-image_backfill_job = dg.define_asset_job(
-    "image_backfill_job",
-    selection=[image_embeddings, similar_products],
-    description="Embed image folders (one partition per run) and refresh the SIMILAR table incrementally.",
-)
+def _latest_skipped(context: dg.AssetCheckExecutionContext, folder: str) -> int | None:
+    """`images_skipped` of the latest materialization of one `image_embeddings` partition (None: never)."""
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=image_embeddings.key, asset_partitions=[folder]), limit=1).records
+    if not records:
+        return None
+    value = records[0].asset_materialization.metadata.get("images_skipped")
+    return None if value is None else int(value.value)
 
 
-def weights_problem(weights: str) -> str | None:
-    """Why runs with `weights` would fail here (ImageNet requested but not in the Keras cache), else None."""
-    if weights == "imagenet" and cached_imagenet_weights() is None:
-        return (f"{WEIGHTS_ENV}=imagenet but {WEIGHTS_FILE} is not in the Keras cache ($KERAS_HOME or ~/.keras, "
-                f"models/): copy it there, or set {WEIGHTS_ENV}=imagenet-or-random (offline demo) for `dagster dev`")
-    return None
-
-
-@dg.sensor(asset_selection=[image_embeddings, similar_products], minimum_interval_seconds=60,
-           default_status=dg.DefaultSensorStatus.RUNNING)
-def image_folder_sensor(context: dg.SensorEvaluationContext, data_root: DataRootResource) -> dg.SensorResult:
-    """Watch `input/images/`: a new `0XX` folder becomes a partition; the folders whose embeddings on disk are not
-    of their current contents are embedded by ONE backfill (their partitions, then `similar_products`); a vanished
-    folder's partition is deleted.
-
-    Cursor: JSON {folder: fingerprint} of the folders handled (launched, or found current). A folder whose
-    `embeddings/<folder>.parquet` records its current fingerprint (e.g. written by `hm-pipeline run`) launches
-    nothing. When the configured weights cannot be had, nothing is launched and the skip reason says why.
-    """
+@dg.asset_check(asset=similar_products, description="Every file of every image folder is embedded or listed as "
+                "skipped (with its reason) by its `image_embeddings` partition: none is lost on the way to SIMILAR.")
+def every_photo_embedded_or_skipped(context: dg.AssetCheckExecutionContext,
+                                    data_root: DataRootResource) -> dg.AssetCheckResult:
     layout = data_root.layout()
-    if not layout.images_dir.is_dir():  # unmounted or moved: keep every partition and the cursor, request nothing
-        return dg.SensorResult(skip_reason=f"image root {layout.images_dir} does not exist")
-    current = fingerprint_tree(layout.images_dir)
-    previous = json.loads(context.cursor) if context.cursor else {}
-    changes = plan_folder_changes(current, previous, context.instance.get_dynamic_partitions(image_folders.name))
-    requests: list[dg.DynamicPartitionsRequest] = []
-    if changes.add:
-        requests.append(image_folders.build_add_request(changes.add))
-    if changes.delete:
-        requests.append(image_folders.build_delete_request(changes.delete))
-    stale = [f for f in changes.run if embedded_fingerprint(layout, f) != current[f]]
-    handled = {f: fp for f, fp in current.items() if f not in stale}
-    if not stale:
-        return dg.SensorResult(dynamic_partitions_requests=requests, cursor=json.dumps(current),
-                               skip_reason=f"every image folder's embeddings are current ({len(current)} folders)")
-    problem = weights_problem(default_weights())
-    if problem:  # record nothing for the stale folders: they are launched once the weights are there
-        return dg.SensorResult(dynamic_partitions_requests=requests, cursor=json.dumps(handled),
-                               skip_reason=f"{len(stale)} image folders need embeddings, none launched: {problem}")
-    subset = AssetGraphSubset(
-        partitions_subsets_by_asset_key={image_embeddings.key: image_folders.empty_subset().with_partition_keys(stale)},
-        non_partitioned_asset_keys={similar_products.key},
+    rows = []
+    for folder in sorted(f for f in context.instance.get_dynamic_partitions(image_folders.name) if FOLDER_RE.match(f)):
+        path, folder_path = layout.embeddings_file(folder), layout.images_dir / folder
+        files = len(os.listdir(folder_path)) if folder_path.is_dir() else 0
+        embedded = pq.read_metadata(path).num_rows if path.exists() else 0
+        skipped = _latest_skipped(context, folder)
+        current = folder_path.is_dir() and embedded_fingerprint(layout, folder) == folder_fingerprint(folder_path)
+        rows.append({"folder": folder, "files": files, "embedded": embedded, "skipped": skipped,
+                     "unaccounted": files - embedded - (skipped or 0), "embeddings of the current files": current})
+    bad = [r for r in rows if r["unaccounted"] or r["skipped"] is None or not r["embeddings of the current files"]]
+    return dg.AssetCheckResult(passed=not bad, metadata={
+        "folders": len(rows), "folders_not_accounted_for": len(bad),
+        "photos": sum(r["files"] for r in rows), "embedded": sum(r["embedded"] for r in rows),
+        "per_folder": dg.MetadataValue.md(markdown_table(bad or rows[:20]) if rows else "no image folders"),
+    })
+
+
+@dg.asset_check(asset=similar_products, description="SIMILAR lists k neighbours (ranks 1..k, never itself) for "
+                "every article with an embedding (k: the list length, fewer only when fewer articles exist).")
+def similar_has_k_neighbours_per_article(data_root: DataRootResource) -> dg.AssetCheckResult:
+    layout = data_root.layout()
+    previous = tables.read_similar_dir(layout.similar_dir)
+    if previous is None:
+        return dg.AssetCheckResult(passed=False, metadata={"problem": f"{layout.similar_dir} has no SIMILAR table"})
+    similar, state = previous
+    k = _list_length(similar)
+    per_src = similar.group_by("src").aggregate([("rank", "count"), ("rank", "count_distinct")])
+    articles = state.num_rows
+    short = pc.sum(pc.not_equal(per_src["rank_count"], k)).as_py() or 0
+    repeated = pc.sum(pc.not_equal(per_src["rank_count"], per_src["rank_count_distinct"])).as_py() or 0
+    self_pairs = pc.sum(pc.equal(similar["src"], similar["dst"])).as_py() or 0
+    without = articles - per_src.num_rows
+    return dg.AssetCheckResult(
+        passed=bool(k <= max(articles - 1, 0) and (k or articles < 2) and not (short or repeated or self_pairs
+                                                                             or without)),
+        metadata={"articles_with_embeddings": articles, "k": k, "articles_without_list": without,
+                  "lists_not_of_length_k": short, "lists_with_a_repeated_rank": repeated, "self_pairs": self_pairs})
+
+
+def _read_similar(layout: DataLayout) -> pa.Table:
+    if not layout.similar_file.exists():
+        raise dg.Failure(f"{layout.similar_file} does not exist: materialize the similar_products asset first")
+    return pq.read_table(layout.similar_file)
+
+
+def _read_embeddings(context: dg.AssetExecutionContext, layout: DataLayout) -> pa.Table:
+    """Every image folder's embeddings (the partitions `similar_products` reads), one table."""
+    folders = sorted(context.instance.get_dynamic_partitions(image_folders.name))
+    files = [layout.embeddings_file(f) for f in folders]
+    absent = [f for f, path in zip(folders, files) if not path.exists()]
+    if absent:
+        context.log.warning(f"image folders without embeddings yet (left out of the graph): {absent}")
+    ids, x = tables.read_embeddings([path for path in files if path.exists()])
+    return tables.embeddings_table(ids.tolist(), x)
+
+
+def _report_metadata(prefix: str, report: LoadReport) -> "dict[str, dg.RawMetadataValue]":
+    return {
+        f"{prefix}_written": report.written,
+        f"{prefix}_missing_rows": report.missing_rows,
+        f"{prefix}_missing_products": report.missing_products,
+        f"{prefix}_missing_sample": dg.MetadataValue.json(list(report.missing_sample)),
+    }
+
+
+class SimilarGraphConfig(dg.Config):
+    similar_method: Literal["exact", "gds_knn"] = Field(
+        "exact",
+        description="exact: the exact top-10 of similar.parquet (cosine, from the image stage). gds_knn: the "
+        "original notebook's way, Neo4j only: the embeddings are stored on the Products and GDS kNN (topK 10, "
+        "cosine, one thread, fixed seed) writes SIMILAR; its score is GDS's (1 + cosine) / 2. Approximate: see "
+        "bench/RESULTS.md.",
     )
-    backfill = dg.RunRequest.for_asset_graph_subset(subset, tags={"hm_pipeline/image_folders": ",".join(stale)})
-    return dg.SensorResult(run_requests=[backfill], dynamic_partitions_requests=requests, cursor=json.dumps(current))
+    store_embeddings: bool = Field(
+        False,
+        description="Also store every image embedding in the graph (embedded engine: node table ProductEmbedding "
+        "keyed by code; Neo4j: Product.embedding). Off by default: nothing queries them in the graph yet and the "
+        "Parquet files under embeddings/ stay the source.",
+    )
 
 
-defs = dg.Definitions(
-    assets=[image_embeddings, similar_products],
-    sensors=[image_folder_sensor],
-    jobs=[image_backfill_job],
+@dg.asset(
+    owners=OWNERS,
+    group_name=GROUP,
+    deps=["product_graph", similar_products],
+    kinds={"cypher", GRAPH_KIND},
+    pool=GRAPH_WRITER_POOL,
+    automation_condition=dg.AutomationCondition.eager(),  # follows new photos (sensor `refresh_after_new_photos`)
+    description="The SIMILAR relationships of similar.parquet written into the graph, replacing the previous set "
+    "(rows naming an article that is not a Product are counted, not loaded); optionally the image embeddings.",
 )
+def similar_graph(
+    context: dg.AssetExecutionContext,
+    config: SimilarGraphConfig,
+    data_root: DataRootResource,
+    graph_store: GraphStoreResource,
+) -> dg.MaterializeResult:
+    layout = data_root.layout()
+    seconds = timed()
+    similar = _read_similar(layout)
+    metadata: dict[str, dg.RawMetadataValue] = {"similar_rows": similar.num_rows}
+    if config.similar_method == "gds_knn" and graph_store.backend != "neo4j":
+        raise ValueError("similar_method 'gds_knn' needs the Neo4j backend (HM_GRAPH_BACKEND=neo4j); "
+                         "the embedded store has no GDS")
+    with graph_store.open(layout) as store:
+        store.ensure_complete(GRAPH_PART)
+        if config.similar_method == "gds_knn" or config.store_embeddings:
+            with seconds("embeddings"):
+                report = store.replace_embeddings(_read_embeddings(context, layout))
+            metadata.update(_report_metadata("embeddings", report))
+        if config.similar_method == "gds_knn":
+            with seconds("gds knn"):
+                stats = store.similar_by_gds_knn(top_k=GDS_KNN_TOP_K)
+            metadata["gds_knn"] = dg.MetadataValue.json(stats)
+            metadata["dagster/row_count"] = int(stats["relationshipsWritten"])
+        else:
+            with seconds("similar"):
+                report = store.replace_similar(similar)
+            metadata.update(_report_metadata("relationships", report))
+            metadata["dagster/row_count"] = report.written
+            if report.missing_rows:
+                context.log.warning(f"{report.missing_rows} SIMILAR rows name {report.missing_products} articles "
+                                    f"that are not Product nodes (left out), e.g. {list(report.missing_sample)[:5]}")
+    metadata["store_embeddings"] = config.store_embeddings
+    metadata["similar_method"] = config.similar_method
+    return dg.MaterializeResult(metadata={**metadata, **seconds.metadata()})
+
+
+@dg.asset_check(asset=similar_graph, blocking=False,
+                description="The graph holds one SIMILAR relationship per row of similar.parquet whose two articles "
+                "are Product nodes (gds_knn: topK per product with an embedding).")
+def similar_matches_table(data_root: DataRootResource, graph_store: GraphStoreResource) -> dg.AssetCheckResult:
+    layout = data_root.layout()
+    similar = _read_similar(layout)
+    with graph_store.open(layout, read_only=True) as store:
+        store.ensure_complete(SIMILAR_PART)
+        actual = int(store.rows("similar_count")[0]["similar"])
+        if isinstance(store, Neo4jGraphStore) and store.similar_method() == "gds_knn":
+            embedded = int(store.rows("embedding_count")[0]["embeddings"])
+            expected = embedded * min(GDS_KNN_TOP_K, max(embedded - 1, 0))
+            return dg.AssetCheckResult(passed=actual == expected, metadata={
+                "similar_relationships": actual, "expected": expected, "method": "gds_knn",
+                "products_with_embeddings": embedded})
+        _, report = similar_rows(similar, store.product_codes())
+    return dg.AssetCheckResult(
+        passed=actual == report.written,
+        metadata={"similar_relationships": actual, "expected": report.written, "table_rows": similar.num_rows,
+                  "missing_rows": report.missing_rows, "method": "exact"},
+    )

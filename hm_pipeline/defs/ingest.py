@@ -1,4 +1,4 @@
-"""Ingest assets: the Kaggle CSVs → typed Parquet (group `ingest`), and the checks that guard them."""
+"""Stage 1, ingest (group `ingest`): the Kaggle CSVs → typed Parquet, and the checks that guard them."""
 
 import datetime as dt
 from pathlib import Path
@@ -12,7 +12,7 @@ from hm_pipeline.data.ingest import ingest_articles, ingest_customers, ingest_tr
 from hm_pipeline.defs.metadata import OWNERS, parquet_metadata, table_metadata
 from hm_pipeline.defs.resources import DataRootResource
 from hm_pipeline.layout import DataLayout
-
+from hm_pipeline.markdown import markdown_table
 
 
 class MissingInput(FileNotFoundError):
@@ -63,9 +63,9 @@ def customers(data_root: DataRootResource) -> dg.MaterializeResult:
     ages = table["age"]
     return dg.MaterializeResult(metadata={
         **table_metadata(table, dest),
-        "age_min": pc.min(ages).as_py(),
-        "age_max": pc.max(ages).as_py(),
-        "age_blank": ages.null_count,
+        "youngest": pc.min(ages).as_py(),
+        "oldest": pc.max(ages).as_py(),
+        "age_unknown": ages.null_count,
     })
 
 
@@ -84,7 +84,9 @@ def transactions(config: TransactionsConfig, data_root: DataRootResource) -> dg.
         "last_date": str(summary.last_date),
         "orphan_article_rows": summary.orphan_article_rows,
         "orphan_customer_rows": summary.orphan_customer_rows,
-        "rows_per_sales_channel": dg.MetadataValue.json({str(k): v for k, v in sorted(summary.per_channel.items())}),
+        "purchases_per_sales_channel": dg.MetadataValue.md(markdown_table(
+            [{"sales_channel_id": k, "channel": schema.SALES_CHANNEL_NAMES.get(k, "unknown"), "purchases": v}
+             for k, v in sorted(summary.per_channel.items())])),
     })
 
 
@@ -163,9 +165,3 @@ def transaction_dates_in_range(data_root: DataRootResource) -> dg.AssetCheckResu
         "first_date": str(low), "last_date": str(high),
         "expected_window": f"{schema.FIRST_DATE} .. {schema.LAST_DATE}"})
 
-
-defs = dg.Definitions(
-    assets=[articles, customers, transactions],
-    asset_checks=[article_id_unique, article_id_well_formed, customer_id_unique, customer_id_well_formed,
-                  transactions_reference_known_ids, transaction_dates_in_range],
-)

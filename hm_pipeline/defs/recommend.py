@@ -9,38 +9,32 @@ temporary path and only then replaces the previous file; a blocking check re-rea
 (No `from __future__ import annotations` here: Dagster reads the Config annotations at run time.)
 """
 
-import time
-from pathlib import Path
+import datetime as dt
 
 import dagster as dg
 import numpy as np
 from pydantic import Field
 
 from hm_pipeline.atomic import write_parquet
-from hm_pipeline.defs.graph import GraphStoreResource
-from hm_pipeline.markdown import markdown_table
-from hm_pipeline.defs.metadata import OWNERS
-from hm_pipeline.defs.resources import DataRootResource
+from hm_pipeline.defs.metadata import GRAPH_KIND, OWNERS, column_schema, timed
+from hm_pipeline.defs.resources import DataRootResource, GraphStoreResource
 from hm_pipeline.graph.store import AGE_GROUPS_PART
-from hm_pipeline.layout import DataLayout
-from hm_pipeline.recommend import inputs
-from hm_pipeline.defs.ranker import (training_set_config, candidates_file, load_rankers, ranker_candidates,
-                                     ranker_config, ranker_inputs, recipe_targets)
-from hm_pipeline.recommend import two_stage
+from hm_pipeline.markdown import markdown_table
+from hm_pipeline.recommend import inputs, two_stage
 from hm_pipeline.recommend.candidate_file import CandidateFile
 from hm_pipeline.recommend.candidate_sources import SOURCES
 from hm_pipeline.recommend.candidates import Source
 from hm_pipeline.recommend.fusion import Path as FusionPath
 from hm_pipeline.recommend.fusion import Recommendations
-from hm_pipeline.recommend.stored import fused_path, fused_table, read_fused
+from hm_pipeline.recommend.ranker_files import (load_rankers, ranker_config, ranker_inputs, recipe_targets,
+                                                training_set_config)
+from hm_pipeline.recommend.stored import fused_table, read_fused
 from hm_pipeline.recommend.submission import K, validate_submission, write_submission
 
 GROUP = "recommendations"
-SUBMISSION_FILE = "submission.csv"
-
-
-def submission_path(layout: DataLayout) -> Path:
-    return layout.output_dir / SUBMISSION_FILE
+#: The weekly refresh runs on Mondays: a submission older than a week is late, one older than 8 days failed it.
+SUBMISSION_FRESHNESS = dg.FreshnessPolicy.time_window(fail_window=dt.timedelta(days=8),
+                                                      warn_window=dt.timedelta(days=7))
 
 
 class FusedRecommendationsConfig(dg.Config):
@@ -54,8 +48,9 @@ class FusedRecommendationsConfig(dg.Config):
 @dg.asset(
     owners=OWNERS,
     group_name=GROUP,
-    deps=["customer_age_groups", "ranker_model", ranker_candidates],
-    kinds={"parquet", "lightgbm", "cypher"},
+    deps=["customer_age_groups", "ranker_model", "ranker_candidates"],
+    kinds={"parquet", "lightgbm", "cypher", GRAPH_KIND},
+    automation_condition=dg.AutomationCondition.eager(),
     description="12 unique articles for every customer: the production candidates of `ranker_candidates` (every "
     "source's) with their features, ranked by the production `ranker_model`, topped up by popularity "
     "(fused.parquet).",
@@ -65,52 +60,43 @@ def fused_recommendations(
     graph_store: GraphStoreResource,
 ) -> dg.MaterializeResult:
     layout = data_root.layout()
-    seconds: dict[str, float] = {}
-    clock = time.perf_counter()
-
-    def lap(stage: str) -> None:
-        nonlocal clock
-        now = time.perf_counter()
-        seconds[stage] = round(now - clock, 3)
-        clock = now
-
-    catalog = inputs.Catalog.read(layout)
-    ranker = load_rankers(layout, "production")["ranked"]
-    source_inputs = ranker_inputs(layout, ranker_config(layout, training_set_config(layout)))
-    data = source_inputs.at(recipe_targets(layout, source_inputs)["production"])
-    candidates = CandidateFile(candidates_file(layout, "production"))
+    seconds = timed()
+    with seconds("read inputs"):
+        catalog = inputs.Catalog.read(layout)
+        ranker = load_rankers(layout, "production")["ranked"]
+        source_inputs = ranker_inputs(layout, ranker_config(layout, training_set_config(layout)))
+        data = source_inputs.at(recipe_targets(layout, source_inputs)["production"])
+        candidates = CandidateFile(layout.candidates_file("production"))
     if not np.array_equal(candidates.customers, np.arange(catalog.n_customers)):
         raise RuntimeError(f"{candidates.path} holds {len(candidates.customers)} customers, not the "
                            f"{catalog.n_customers} of customers.parquet: re-materialize `ranker_candidates`")
-    lap("read_inputs")
-    with graph_store.open(layout, read_only=True) as store:
+    with graph_store.open(layout, read_only=True) as store, seconds("graph age groups"):
         store.ensure_complete(AGE_GROUPS_PART)
         data.age_group, age_calls = inputs.graph_age_groups(store, catalog, config.graph_chunk or None)
-        lap("graph_age_groups")
-    results, stats = two_stage.recommend(data, {"ranked": ranker}, candidates, workers=config.workers,
-                                         compiled=config.compiled)
-    items, source = results["ranked"]
-    codes = np.array([Source[name.upper()] for name in SOURCES] + [Source.POPULAR], np.int8)  # -1: the top-up
-    recs = Recommendations(np.arange(catalog.n_customers, dtype=np.int32), items, codes[source],
-                           np.full(catalog.n_customers, FusionPath.RANKED, np.int8))
-    lap("rank")
-    table = fused_table(recs, catalog)
-    out = fused_path(layout)
-    write_parquet(table, out)
-    lap("write")
+    with seconds("rank"):
+        results, stats = two_stage.recommend(data, {"ranked": ranker}, candidates, workers=config.workers,
+                                             compiled=config.compiled)
+        items, source = results["ranked"]
+        codes = np.array([Source[name.upper()] for name in SOURCES] + [Source.POPULAR], np.int8)  # -1: the top-up
+        recs = Recommendations(np.arange(catalog.n_customers, dtype=np.int32), items, codes[source],
+                               np.full(catalog.n_customers, FusionPath.RANKED, np.int8))
+    with seconds("write"):
+        table = fused_table(recs, catalog)
+        write_parquet(table, layout.fused_file)
     report = recs.report()
-    context.log.info(f"ranked {report['customers']} customers; seconds per stage {seconds}")
-    mix = [{"source": s, "items": n, "share": round(n / max(table.num_rows, 1), 4)}
+    context.log.info(f"ranked {report['customers']} customers; seconds per stage {dict(seconds)}")
+    mix = [{"source": s, "items": n, "share": f"{n / max(table.num_rows, 1):.1%}"}
            for s, n in report["source_mix"].items()]
     return dg.MaterializeResult(metadata={
         "dagster/row_count": table.num_rows,
+        "dagster/column_schema": column_schema(table.schema),
         "customers": report["customers"],
-        "candidates_per_customer": stats["candidates_per_customer"],
-        "source_mix": dg.MetadataValue.md(markdown_table(mix)),
-        "seconds_per_stage": dg.MetadataValue.json(seconds),
-        "total_seconds": round(sum(seconds.values()), 3),
+        "candidates_per_customer": round(stats["candidates_per_customer"], 1),
+        "source_mix": dg.MetadataValue.md("Which candidate source proposed each recommended article (popular: the "
+                                          "popularity top-up):\n\n" + markdown_table(mix)),
         "graph_calls": age_calls,
-        "path": dg.MetadataValue.path(str(out)),
+        "path": dg.MetadataValue.path(str(layout.fused_file)),
+        **seconds.metadata(),
     })
 
 
@@ -119,30 +105,33 @@ def fused_recommendations(
     group_name=GROUP,
     deps=[fused_recommendations],
     kinds={"csv"},
+    automation_condition=dg.AutomationCondition.eager(),
+    freshness_policy=SUBMISSION_FRESHNESS,
     description="The Kaggle submission (customer_id,prediction = 12 space-separated article ids), one row per "
     "customer in sample_submission.csv order (else customers.csv order), at output/submission.csv. Validated before "
     "it replaces the previous file; a bad sample_submission.csv fails naming its row and column.",
 )
 def submission_csv(context: dg.AssetExecutionContext, data_root: DataRootResource) -> dg.MaterializeResult:
     layout = data_root.layout()
-    started = time.perf_counter()
+    seconds = timed()
     catalog = inputs.Catalog.read(layout)
     order, order_file = inputs.submission_order(layout)
-    recs = read_fused(fused_path(layout), catalog)
+    recs = read_fused(layout.fused_file, catalog)
     if len(recs.customers) != catalog.n_customers:
-        raise ValueError(f"{fused_path(layout)} covers {len(recs.customers)} of {catalog.n_customers} customers: "
+        raise ValueError(f"{layout.fused_file} covers {len(recs.customers)} of {catalog.n_customers} customers: "
                          "re-materialize `fused_recommendations`")
     items = np.empty((catalog.n_customers, K), np.int32)
     items[recs.customers] = recs.items
-    out = submission_path(layout)
+    out = layout.submission_file
     out.parent.mkdir(parents=True, exist_ok=True)
-    rows = write_submission(out, order, catalog.customer_ids, items, catalog.article_ids, order_file.name)
+    with seconds("write and validate"):
+        rows = write_submission(out, order, catalog.customer_ids, items, catalog.article_ids, order_file.name)
     context.log.info(f"wrote {rows} rows to {out} in {order_file.name} order")
     return dg.MaterializeResult(metadata={
         "dagster/row_count": rows,
         "order_from": order_file.name,
-        "seconds": round(time.perf_counter() - started, 3),
         "path": dg.MetadataValue.path(str(out)),
+        **seconds.metadata(),
     })
 
 
@@ -153,7 +142,7 @@ def submission_is_valid(data_root: DataRootResource) -> dg.AssetCheckResult:
     layout = data_root.layout()
     order, order_file = inputs.submission_order(layout)
     catalog = inputs.Catalog.read(layout)
-    check = validate_submission(submission_path(layout), order, catalog.article_ids)
+    check = validate_submission(layout.submission_file, order, catalog.article_ids)
     return dg.AssetCheckResult(
         passed=check.ok,
         metadata={
@@ -167,5 +156,3 @@ def submission_is_valid(data_root: DataRootResource) -> dg.AssetCheckResult:
         },
     )
 
-
-defs = dg.Definitions(assets=[fused_recommendations, submission_csv], asset_checks=[submission_is_valid])

@@ -13,9 +13,9 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from hm_pipeline.layout import IMAGE_FOLDER_RE as FOLDER_RE
 from hm_pipeline.layout import link_escape
 
-FOLDER_RE = re.compile(r"^0\d\d$")
 ARTICLE_FILE_RE = re.compile(r"^(0\d{9})\.jpg$")
 JPEG_MAGIC = b"\xff\xd8\xff"
 _SIGNATURES = {

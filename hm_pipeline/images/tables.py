@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 
 from hm_pipeline.atomic import atomic_path
 from hm_pipeline.images.embed import EMBEDDING_DIM
+from hm_pipeline.layout import SIMILAR_FILE
 
 EMBEDDINGS_SCHEMA = pa.schema(
     [
@@ -35,7 +36,6 @@ SIMILAR_SCHEMA = pa.schema(
 STATE_SCHEMA = pa.schema(
     [pa.field("article_id", pa.string(), nullable=False), pa.field("embedding_hash", pa.string(), nullable=False)]
 )
-SIMILAR_FILE = "similar.parquet"
 STATE_FILE = "embedding_state.parquet"
 
 

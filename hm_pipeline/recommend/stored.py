@@ -20,7 +20,6 @@ from hm_pipeline.recommend.history import PurchaseHistory
 from hm_pipeline.recommend.inputs import Catalog
 from hm_pipeline.recommend.submission import K
 
-FUSED_FILE = "fused.parquet"
 FUSED_SCHEMA = pa.schema([
     pa.field("customer_id", pa.string(), nullable=False),
     pa.field("rank", pa.int8(), nullable=False),
@@ -28,10 +27,6 @@ FUSED_SCHEMA = pa.schema([
     pa.field("source", pa.string(), nullable=False),
     pa.field("path", pa.string(), nullable=False),
 ])
-
-
-def fused_path(layout: DataLayout) -> Path:
-    return layout.root / "recommendations" / FUSED_FILE
 
 
 def fused_table(recs: Recommendations, catalog: Catalog) -> pa.Table:
@@ -79,14 +74,14 @@ def explain_from_files(layout: DataLayout, customer_id: str, recent: int = 12) -
     """`explain_customer` for one customer (id in any letter case), reading only that customer's fused rows and
     transactions. A data root the pipeline has not run on is a `FileNotFoundError` saying what to run."""
     missing = [p for p in (layout.ingest_table("customers"), layout.ingest_table("articles"),
-                           layout.ingest_table("transactions"), fused_path(layout)) if not p.is_file()]
+                           layout.ingest_table("transactions"), layout.fused_file) if not p.is_file()]
     if missing:
         raise FileNotFoundError(
             f"no recommendations under the data root {layout.root} ({missing[0]} is missing): run "
             f"`hm-pipeline run --data-root {layout.root}` first (or pass the --data-root it ran on)")
     customer_id = canonical_customer_ids(pa.array([customer_id], pa.string()))[0].as_py()
     catalog = Catalog.read(layout)
-    recs = read_fused(fused_path(layout), catalog, pa.array([customer_id], pa.string()))
+    recs = read_fused(layout.fused_file, catalog, pa.array([customer_id], pa.string()))
     tx = pq.read_table(layout.ingest_table("transactions"), columns=["t_dat", "customer_idx", "article_idx"],
                        filters=[("customer_id", "=", customer_id)])
     tx = tx.filter(pc.and_(pc.is_valid(tx["customer_idx"]), pc.is_valid(tx["article_idx"])))

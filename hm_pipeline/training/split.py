@@ -11,6 +11,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from hm_pipeline.layout import DataLayout
+
 EPOCH = dt.date(1970, 1, 1)
 #: Kaggle scores MAP@12 on the 7 days after training ends.
 DEFAULT_HOLDOUT_DAYS = 7
@@ -124,3 +126,10 @@ def time_split(purchases: Purchases, holdout_days: int = DEFAULT_HOLDOUT_DAYS) -
     if not len(train):
         raise ValueError(f"holdout_days={holdout_days} leaves no training purchases")
     return TimeSplit(train, test, cutoff, holdout_days)
+
+
+def read_split(layout: DataLayout, holdout_days: int) -> tuple[TimeSplit, Purchases, int]:
+    """(split, all purchases, orphan rows dropped) from the data root's ingest tables."""
+    purchases, orphans = read_purchases(
+        layout.ingest_table("transactions"), layout.ingest_table("customers"), layout.ingest_table("articles"))
+    return time_split(purchases, holdout_days), purchases, orphans
