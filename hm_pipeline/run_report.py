@@ -168,7 +168,9 @@ def terminal_to_log(log: Any) -> Iterator[None]:
 
 def terminal() -> Console:
     """A console on a duplicate of stdout, so that redirecting fd 1 to the log does not silence it."""
-    return Console(file=os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1), highlight=False, soft_wrap=True)
+    width = None if sys.stdout.isatty() else 160  # a pipe or a file: no 80-column wrapping of the tables
+    return Console(file=os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1), highlight=False, soft_wrap=True,
+                   width=width)
 
 
 def print_summary(console: Console, layout: DataLayout, report: Report, home: Path | None, log_path: Path) -> None:
@@ -194,6 +196,11 @@ def print_summary(console: Console, layout: DataLayout, report: Report, home: Pa
             table.add_row(result["candidate"], f"{result['map@12']:.4f}", _versus_best(result),
                           f"{result['users_evaluated']:,}")
         console.print(table)
+        if any(r["candidate"] == "ranked" for r in results):
+            from hm_pipeline.training.evaluate import beats_best_baseline  # imports implicit: only when needed
+
+            passed, verdict = beats_best_baseline(results, "ranked")
+            console.print(f"[{'green' if passed else 'yellow'}]{verdict}[/]", highlight=False)
         if len(results) > len(main):
             console.print(f"ablations ({len(results) - len(main)} rows): {evaluation.with_suffix('.md')}")
     submission = layout.submission_file

@@ -185,6 +185,8 @@ def test_evaluation_scores_fused_ranked_and_ablations_on_train_only_data(chain):
                  "ranked without als candidates", "ranked without history features"):
         assert f"| {name} |" in table
     assert meta["ranked_recommender"] == "scored" and "95% interval" in table
+    (check,) = [c for c in result.get_asset_check_evaluations() if c.check_name == "ranked_beats_best_baseline"]
+    assert check.severity == dg.AssetCheckSeverity.WARN and "ranked MAP@12" in check.metadata["verdict"].value
     recall = re.search(r"\| all sources \| ([\d.]+) \|", meta["held_out_candidate_recall"])
     assert recall and 0 < float(recall.group(1)) <= 1, meta["held_out_candidate_recall"]
     assert meta["best"].split(": MAP@12 ")[0] in table  # the best row named, its score rounded

@@ -28,3 +28,19 @@ def test_the_interval_is_reproducible_and_needs_equal_lengths():
     assert difference_interval(a, b) == difference_interval(a, b)
     with pytest.raises(ValueError):
         difference_interval(a[:0], b[:0])
+
+
+def test_the_verdict_on_the_ranked_recommender_follows_its_interval():
+    from hm_pipeline.training.evaluate import beats_best_baseline
+
+    def row(name, low, high):
+        return {"candidate": name, "map@12": 0.02, "vs best baseline": "ALS", "map diff": (low + high) / 2,
+                "95% interval": f"[{low:+.5f}, {high:+.5f}]", "diff_low": low, "diff_high": high}
+
+    above, below, tie = row("ranked", 0.001, 0.004), row("ranked", -0.004, -0.001), row("ranked", -0.001, 0.002)
+    assert beats_best_baseline([above], "ranked")[0] is True
+    passed, told = beats_best_baseline([below], "ranked")
+    assert passed is False and "worse" in told and "ALS" in told
+    passed, told = beats_best_baseline([tie], "ranked")
+    assert passed is False and "contains 0" in told
+    assert beats_best_baseline([above], "other") == (False, "other was not scored")

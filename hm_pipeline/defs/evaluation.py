@@ -7,6 +7,8 @@ ablations, and `ranker_model`'s eval recipe (the ranked recommender and its abla
 (No `from __future__ import annotations` here: Dagster reads the Config annotations at run time.)
 """
 
+import json
+
 import dagster as dg
 import numpy as np
 import pyarrow.parquet as pq
@@ -23,7 +25,8 @@ from hm_pipeline.recommend.offline import age_group_codes, fused_candidates, tra
 from hm_pipeline.recommend.ranker_files import eval_ranker_ready, eval_recommenders
 from hm_pipeline.training.als import AlsParams, fit_als, load_model
 from hm_pipeline.training.confidence import CONFIDENCE_SCHEMES, check_scheme
-from hm_pipeline.training.evaluate import AlsCandidate, evaluate_candidates, markdown_table, to_json
+from hm_pipeline.training.evaluate import (AlsCandidate, beats_best_baseline, evaluate_candidates, markdown_table,
+                                          to_json)
 from hm_pipeline.training.interactions import InteractionMatrix, build_interactions
 from hm_pipeline.training.split import TimeSplit, read_split
 
@@ -145,3 +148,15 @@ def recommendation_evaluation(
         metadata["held_out_candidate_recall"] = dg.MetadataValue.md(
             "Share of the held-out week's purchases proposed by each candidate source:\n\n" + _recall_table(recall))
     return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset_check(asset=recommendation_evaluation, blocking=False,
+                description="The ranked recommender (what `fused_recommendations` serves) beats the best baseline on "
+                "the held-out week: the 95% interval of its MAP@12 difference lies above 0. A warning, not an error: "
+                "on little data (e.g. `tiny`) the ranker can lose to popularity, and then the baseline is the "
+                "better choice.")
+def ranked_beats_best_baseline(data_root: DataRootResource) -> dg.AssetCheckResult:
+    rows = json.loads(data_root.layout().evaluation_file.read_text())["results"]
+    passed, verdict = beats_best_baseline(rows, "ranked")
+    return dg.AssetCheckResult(passed=passed, severity=dg.AssetCheckSeverity.WARN, description=verdict,
+                               metadata={"verdict": verdict})

@@ -91,11 +91,28 @@ def evaluate_candidates(
     for row in rows:
         row["vs best baseline"] = best
         if row["candidate"] == best:
-            row.update({"map diff": 0.0, "95% interval": ""})
+            row.update({"map diff": 0.0, "95% interval": "", "diff_low": 0.0, "diff_high": 0.0})
             continue
         diff, low, high = difference_interval(ap[row["candidate"]], ap[best])
-        row.update({"map diff": round(diff, 5), "95% interval": f"[{low:+.5f}, {high:+.5f}]"})
+        row.update({"map diff": round(diff, 5), "95% interval": f"[{low:+.5f}, {high:+.5f}]",
+                    "diff_low": round(low, 5), "diff_high": round(high, 5)})
     return rows
+
+
+def beats_best_baseline(rows: list[dict], name: str) -> tuple[bool, str]:
+    """Whether the row `name` beats the best baseline with confidence (the 95% interval of its MAP@12 difference
+    lies above 0), and a sentence that says how it compares."""
+    row = next((r for r in rows if r["candidate"] == name), None)
+    if row is None:
+        return False, f"{name} was not scored"
+    best = row["vs best baseline"]
+    told = (f"{name} MAP@{K} {row[f'map@{K}']:.5f} vs {best} (best baseline): difference {row['map diff']:+.5f} "
+            f"{row['95% interval']}")
+    if row["diff_low"] > 0:
+        return True, told + ": better, the interval lies above 0"
+    if row["diff_high"] < 0:
+        return False, told + f": worse, the interval lies below 0 ({best} serves these customers better)"
+    return False, told + ": not distinguishable at this many customers (the interval contains 0)"
 
 
 def _row(name: str, scores: RankingScores, served: int, note: str) -> dict:
