@@ -313,9 +313,9 @@ def _symmetric_candidates(xn: np.ndarray, k: int, block: int) -> tuple[np.ndarra
 def topk_full(x: np.ndarray, k: int = DEFAULT_K, block: int = DEFAULT_BLOCK, symmetric: bool = True) -> Neighbours:
     """Exact top-k cosine neighbours of every row of `x` (rows in article-id order), self excluded.
 
-    `symmetric` (default) computes each pair's product once (`_symmetric_candidates`: 0.65x the wall time of
-    querying every row against all rows at 40,000 x 2048, 1.0x at 20,000; bench/RESULTS.md); False does the latter
-    (`_query_rows`). Both give the same result, bit for bit: candidates are re-scored by `exact_scores`.
+    `symmetric` (default) computes each pair's product once (`_symmetric_candidates`: 0.54x the wall time of
+    querying every row against all rows at 105,000 x 2048, 0.65x at 40,000, 1.0x at 20,000; bench/RESULTS.md);
+    False does the latter (`_query_rows`). Both give the same result, bit for bit: candidates are re-scored by `exact_scores`.
     """
     xn = normalize_rows(x)
     if symmetric:
