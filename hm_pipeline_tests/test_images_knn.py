@@ -119,3 +119,29 @@ def test_symmetric_pass_equals_row_blocks_bit_for_bit(n, d, block, shift):
     a, b = topk_full(x, 10, block, symmetric=False), topk_full(x, 10, block, symmetric=True)
     for field in ("src", "dst", "score", "rank"):
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+
+
+def test_symmetric_pass_pruning_on_the_way_keeps_every_neighbour(monkeypatch):
+    """Pruning the candidate pairs after every block (floors raised from the pairs so far) changes nothing."""
+    from hm_pipeline.images import knn
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2000, 48), dtype=np.float32) + 0.7 * rng.standard_normal((1, 48), dtype=np.float32)
+    x[11] = x[1500]  # an exact tie across blocks
+    expected = topk_full(x, 10, 128, symmetric=False)
+    monkeypatch.setattr(knn, "PRUNE_AT", 0)
+    got = topk_full(x, 10, 128, symmetric=True)
+    for field in ("src", "dst", "score", "rank"):
+        np.testing.assert_array_equal(getattr(expected, field), getattr(got, field))
+
+
+def test_prune_keys_order_pairs_by_src_then_value_descending():
+    from hm_pipeline.images.knn import _descending_keys
+
+    val = np.array([-np.inf, -3.0, -0.5, -0.0, 0.0, 1e-30, 0.5, 1.0, np.inf], dtype=np.float32)
+    src = np.array([1, 0, 1, 0, 1, 0, 1, 0, 1])
+    order = np.argsort(_descending_keys(src, val), kind="stable")
+    assert src[order].tolist() == [0, 0, 0, 0, 1, 1, 1, 1, 1]
+    expected = np.array([1.0, 1e-30, -0.0, -3.0, np.inf, 0.5, 0.0, -0.5, -np.inf], dtype=np.float32)
+    np.testing.assert_array_equal(val[order], expected)
+    assert np.signbit(val[order][2]) and not np.signbit(val[order][6])  # -0.0 after +1e-30, +0.0 before -0.5

@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 DEFAULT_K = 10
 DEFAULT_BLOCK = 1024
 FULL_REBUILD_SHARE = 0.5  # incremental update falls back to a full rebuild above this share of lists to recompute
+PRUNE_AT = 4_000_000  # the symmetric pass drops hopeless candidate pairs whenever this many new ones piled up
 
 
 @dataclass
@@ -232,23 +233,36 @@ def _sample_floors(xn: np.ndarray, kk: int, sample: int, chunk: int = 8192) -> n
     return np.where(np.isfinite(floor), floor, -3.0).astype(np.float32)
 
 
+def _descending_keys(src: np.ndarray, val: np.ndarray) -> np.ndarray:
+    """int64 keys ordering pairs by (src asc, float32 val desc): src in the high 32 bits, the value's bits mapped to
+    an unsigned order-preserving integer and inverted in the low 32."""
+    bits = val.astype(np.float32).view(np.int32).astype(np.int64)
+    ordered = np.where(bits < 0, ~bits, bits | 0x80000000) & 0xFFFFFFFF  # float order == unsigned integer order
+    return (src.astype(np.int64) << 32) | (0xFFFFFFFF - ordered)
+
+
 def _prune(src: np.ndarray, dst: np.ndarray, val: np.ndarray, floor: np.ndarray, kk: int, margin: float
            ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Raise `floor` (in place) to each src's kk-th best float32 value among the pairs, then drop the pairs below
-    floor - margin (they cannot be in the exact top-kk; see `_candidates`)."""
-    order = np.lexsort((-val, src))
-    src, dst, val = src[order], dst[order], val[order]
-    starts = np.flatnonzero(np.r_[True, src[1:] != src[:-1]]) if len(src) else np.empty(0, dtype=np.int64)
-    counts = np.diff(np.r_[starts, len(src)])
+    """Raise `floor` (in place) to each src's kk-th best float32 value among the pairs (which are distinct), then
+    drop the pairs below floor - margin (they cannot be in the exact top-kk; see `_candidates`).
+
+    One sort of int64 keys (`_descending_keys`) finds the kk-th values; the pairs themselves are filtered in place,
+    not reordered (the final order is `select_topk`'s)."""
+    keys = np.sort(_descending_keys(src, val))
+    key_src = keys >> 32
+    starts = np.flatnonzero(np.r_[True, key_src[1:] != key_src[:-1]]) if len(keys) else np.empty(0, dtype=np.int64)
+    counts = np.diff(np.r_[starts, len(keys)])
     full = counts >= kk
-    kth_src, kth_val = src[starts[full]], val[starts[full] + kk - 1]
-    np.maximum.at(floor, kth_src, kth_val)
+    at = starts[full] + kk - 1
+    ordered = 0xFFFFFFFF - (keys[at] & 0xFFFFFFFF)
+    bits = np.where(ordered >= 0x80000000, ordered - 0x80000000, ~ordered).astype(np.int32)
+    rows = key_src[at]  # distinct
+    floor[rows] = np.maximum(floor[rows], bits.view(np.float32))
     keep = val >= floor[src] - margin
     return src[keep], dst[keep], val[keep]
 
 
-def _symmetric_candidates(xn: np.ndarray, k: int, block: int, prune_at: int = 4_000_000
-                          ) -> tuple[np.ndarray, np.ndarray]:
+def _symmetric_candidates(xn: np.ndarray, k: int, block: int) -> tuple[np.ndarray, np.ndarray]:
     """Candidate pairs for every row's top-k using each product x_i·x_j once (i < j): half the flops of
     `_query_rows` over all rows.
 
@@ -287,7 +301,7 @@ def _symmetric_candidates(xn: np.ndarray, k: int, block: int, prune_at: int = 4_
                 dst_parts.append(rr + start)
                 val_parts.append(tail[rr, cc])
                 pending += len(rr)
-            if pending > prune_at:
+            if pending > PRUNE_AT:
                 src, dst, val = _prune(np.concatenate(src_parts), np.concatenate(dst_parts),
                                        np.concatenate(val_parts), floor, kk, margin)
                 src_parts, dst_parts, val_parts, pending = [src], [dst], [val], 0
@@ -299,9 +313,9 @@ def _symmetric_candidates(xn: np.ndarray, k: int, block: int, prune_at: int = 4_
 def topk_full(x: np.ndarray, k: int = DEFAULT_K, block: int = DEFAULT_BLOCK, symmetric: bool = True) -> Neighbours:
     """Exact top-k cosine neighbours of every row of `x` (rows in article-id order), self excluded.
 
-    `symmetric` (default) computes each pair's product once (`_symmetric_candidates`: 0.65x the wall time of
-    querying every row against all rows at 40,000 x 2048, 1.0x at 20,000; bench/RESULTS.md); False does the latter
-    (`_query_rows`). Both give the same result, bit for bit: candidates are re-scored by `exact_scores`.
+    `symmetric` (default) computes each pair's product once (`_symmetric_candidates`: 0.54x the wall time of
+    querying every row against all rows at 105,000 x 2048, 0.65x at 40,000, 1.0x at 20,000; bench/RESULTS.md);
+    False does the latter (`_query_rows`). Both give the same result, bit for bit: candidates are re-scored by `exact_scores`.
     """
     xn = normalize_rows(x)
     if symmetric:
