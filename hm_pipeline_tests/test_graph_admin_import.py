@@ -79,3 +79,15 @@ def test_a_relationship_to_a_missing_node_is_an_error_naming_the_table():
         node_positions(keys, nodes, "PURCHASED target")
     assert node_positions(keys[:3], nodes, "t").to_pylist() == [2, 1, 1]
     assert node_positions(pa.chunked_array([pa.array(["b", "c"])]), nodes, "t").to_pylist() == [1, 0]
+
+
+def test_an_embedding_column_is_written_as_a_float_array(tmp_path):
+    t = hand_made()
+    graph = graph_tables(t.articles, t.customers, t.transactions)
+    products = graph.nodes["Product"]
+    vectors = [[0.5, -0.25, float(i)] for i in range(products.num_rows)]
+    graph.nodes["Product"] = products.append_column("embedding", pa.array(vectors, pa.list_(pa.float32(), 3)))
+    write_admin_import(graph, tmp_path / "import")
+    written = read(tmp_path / "import" / "product.csv")
+    assert written.column_names[-1] == "embedding:float[]"
+    assert [[float(x) for x in v.split(";")] for v in written["embedding:float[]"].to_pylist()] == vectors

@@ -26,9 +26,19 @@ import pyarrow.csv as pcsv
 
 from hm_pipeline.atomic import atomic_path
 from hm_pipeline.graph import neo4j_server
-from hm_pipeline.graph.model import AGE_GROUP, AGE_NODES, AGE_RELS, GRAPH_NODES, GRAPH_RELS, NodeSpec, RelSpec
+from hm_pipeline.graph.model import (
+    AGE_GROUP,
+    AGE_NODES,
+    AGE_RELS,
+    EMBEDDING,
+    GRAPH_NODES,
+    GRAPH_RELS,
+    PRODUCT,
+    NodeSpec,
+    RelSpec,
+)
 from hm_pipeline.graph.neo4j_store import Neo4jGraphStore
-from hm_pipeline.graph.store import AGE_GROUPS_PART, GRAPH_PART
+from hm_pipeline.graph.store import AGE_GROUPS_PART, EMBEDDINGS_PART, GRAPH_PART
 from hm_pipeline.graph.tables import GraphTables
 from hm_pipeline.layout import DataLayout
 
@@ -36,13 +46,19 @@ _NEO4J_TYPES = {pa.types.is_integer: "int", pa.types.is_floating: "float", pa.ty
                 pa.types.is_boolean: "boolean"}
 
 
+def _is_list(dtype: pa.DataType) -> bool:
+    return pa.types.is_list(dtype) or pa.types.is_fixed_size_list(dtype) or pa.types.is_large_list(dtype)
+
+
 def _typed(name: str, dtype: pa.DataType) -> str:
+    """`name:type` in the tool's header syntax; a list column (the image embedding) is an array, `name:float[]`."""
     if pa.types.is_dictionary(dtype):
         dtype = dtype.value_type
+    array = _is_list(dtype)
     for test, suffix in _NEO4J_TYPES.items():
-        if test(dtype):
-            return f"{name}:{suffix}"
-    return name
+        if test(dtype.value_type if array else dtype):
+            return f"{name}:{suffix}{'[]' if array else ''}"
+    return f"{name}:string[]" if array else name
 
 
 def node_header(schema: pa.Schema) -> list[str]:
@@ -86,9 +102,17 @@ def _multiline(table: pa.Table) -> bool:
     return False
 
 
+def _csv_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """A column as the CSV writer takes it: dictionaries decoded, lists joined by the tool's array delimiter `;`."""
+    if pa.types.is_dictionary(column.type):
+        return column.cast(column.type.value_type)
+    if _is_list(column.type):
+        return pc.binary_join(column.cast(pa.list_(pa.string())), ";")
+    return column
+
+
 def _write(path: Path, header: list[str], table: pa.Table) -> None:
-    columns = [column.cast(column.type.value_type) if pa.types.is_dictionary(column.type) else column
-               for column in table.columns]
+    columns = [_csv_column(column) for column in table.columns]
     pcsv.write_csv(pa.table(columns, names=header), path, pcsv.WriteOptions(quoting_style="needed"))
 
 
@@ -137,7 +161,8 @@ def import_graph(layout: DataLayout, graph: GraphTables, heap: str = "2g", pagec
                  off_heap: str = "6g", progress: Callable[[str], None] = print) -> dict[str, float]:
     """The first load of the data root's local Neo4j server from `graph`: import files, `neo4j-admin database
     import full` (server stopped), start the server, constraints and indexes, load markers. The server is left
-    running; returns the seconds of each stage."""
+    running; returns the seconds of each stage. An `embedding` list column on the Product table goes in as the
+    products' float array property (the `embeddings` part, what `similar_method: gds_knn` projects)."""
     if neo4j_server.running(layout) is not None:
         raise neo4j_server.Neo4jServerError(
             f"the Neo4j server of {layout.root} is running: `hm-pipeline neo4j stop --data-root {layout.root}` "
@@ -159,7 +184,8 @@ def import_graph(layout: DataLayout, graph: GraphTables, heap: str = "2g", pagec
     state = neo4j_server.start(layout, home, heap=heap, pagecache=pagecache, timeout_s=600)
     seconds["server start"] = time.perf_counter() - started
     started = time.perf_counter()
-    parts = (GRAPH_PART, AGE_GROUPS_PART) if AGE_GROUP.label in graph.nodes else (GRAPH_PART,)
+    parts = (GRAPH_PART, *([AGE_GROUPS_PART] if AGE_GROUP.label in graph.nodes else []),
+             *([EMBEDDINGS_PART] if EMBEDDING in graph.nodes[PRODUCT.label].column_names else []))
     store = Neo4jGraphStore.connect(state.uri, neo4j_server.USER, state.password)
     try:
         store.complete_admin_import(parts)
