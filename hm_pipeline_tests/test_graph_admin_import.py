@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pytest
 
-from hm_pipeline.graph.admin_import import node_positions, write_admin_import
+from hm_pipeline.graph.admin_import import import_stages, node_positions, write_admin_import
 from hm_pipeline.graph.age_groups import age_group_tables
 from hm_pipeline.graph.tables import GraphTables, graph_tables
 from hm_pipeline_tests.graph_fixtures import hand_made
@@ -91,3 +91,10 @@ def test_an_embedding_column_is_written_as_a_float_array(tmp_path):
     written = read(tmp_path / "import" / "product.csv")
     assert written.column_names[-1] == "embedding:float[]"
     assert [[float(x) for x in v.split(";")] for v in written["embedding:float[]"].to_pylist()] == vectors
+
+
+def test_the_tools_stage_timings_are_read_from_its_verbose_output():
+    output = ("WARNING: heap size 1.000GiB may be too small. Suggested heap size is 1.000GiBNodes, started 2026-12-01 06:23"
+              "\n[*NODE]\nDone in 5s 125ms\nRelationship --> Relationship 1-12/12, started 2026-12-01 06:24\n"
+              "...\n\nDone in 1s 542ms\nIMPORT DONE in 26s 371ms.\n")
+    assert import_stages(output) == [("Nodes", "5s 125ms"), ("Relationship --> Relationship 1-12/12", "1s 542ms")]
