@@ -6,7 +6,9 @@
 `knn`: the seed's SIMILAR (GDS kNN, topK 10, cosine, one thread, fixed seed) against the project's exact top-10
 (`hm_pipeline.images.knn.topk_full`) on the same generated 2048-d embeddings: clustered Gaussians (one centre per
 20 products, noise of the centre's scale), L2-normalised. Prints recall@10 of GDS against exact and the wall
-seconds of each (GDS: projection + kNN + write + ranking; embeddings loaded into Neo4j beforehand, timed apart).
+seconds of each (GDS: projection + kNN + write + ranking; embeddings loaded into Neo4j beforehand, timed apart: by
+the offline import of the product graph with an `embedding` column, or `--load unwind` batches). A size too large
+for one run goes in two: `--only-exact --exact-cache DIR`, then the same `--exact-cache DIR` without it.
 
 `load`: the graph of ROOT/ingest/*.parquet into kuzu (`EmbeddedGraphStore.rebuild`), into Neo4j by
 `neo4j-admin database import full` (files from `graph/admin_import.py`, server stopped, then started and counted)
