@@ -6,7 +6,9 @@
 `knn`: the seed's SIMILAR (GDS kNN, topK 10, cosine, one thread, fixed seed) against the project's exact top-10
 (`hm_pipeline.images.knn.topk_full`) on the same generated 2048-d embeddings: clustered Gaussians (one centre per
 20 products, noise of the centre's scale), L2-normalised. Prints recall@10 of GDS against exact and the wall
-seconds of each (GDS: projection + kNN + write + ranking; embeddings loaded into Neo4j beforehand, timed apart).
+seconds of each (GDS: projection + kNN + write + ranking; embeddings loaded into Neo4j beforehand, timed apart: by
+the offline import of the product graph with an `embedding` column, or `--load unwind` batches). A size too large
+for one run goes in two: `--only-exact --exact-cache DIR`, then the same `--exact-cache DIR` without it.
 
 `load`: the graph of ROOT/ingest/*.parquet into kuzu (`EmbeddedGraphStore.rebuild`), into Neo4j by
 `neo4j-admin database import full` (files from `graph/admin_import.py`, server stopped, then started and counted)
@@ -54,48 +56,94 @@ def _server(root: Path, heap: str, pagecache: str) -> tuple[DataLayout, Neo4jGra
     return layout, Neo4jGraphStore.connect(state.uri, neo4j_server.USER, state.password)
 
 
-def bench_knn(sizes: list[int], heap: str) -> None:
-    from hm_pipeline.graph.tables import graph_tables
+def _exact_top10(x: np.ndarray, cache: Path | None) -> tuple[np.ndarray, np.ndarray, float]:
+    """The exact top-10 (src, dst) and its seconds; with `cache`, computed once per size and kept there (the
+    embeddings are seeded, so a later run at the same size has the same neighbours)."""
     from hm_pipeline.images.knn import topk_full
+
+    path = cache / f"exact_top10_{len(x)}.npz" if cache else None
+    if path is not None and path.exists():
+        saved = np.load(path)
+        return saved["src"], saved["dst"], float(saved["seconds"])
+    started = time.perf_counter()
+    exact = topk_full(x, k=10)
+    seconds = time.perf_counter() - started
+    src, dst = np.asarray(exact.src), np.asarray(exact.dst)
+    if path is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        np.savez(path, src=src, dst=dst, seconds=seconds)
+    return src, dst, seconds
+
+
+def _products_with_embeddings(n: int):
+    """A generated catalogue of `n` products (the graph tables) and the embeddings in product-code order."""
+    from hm_pipeline.graph.tables import graph_tables
     from hm_pipeline_tests.graph_fixtures import random_ingest
 
-    with tempfile.TemporaryDirectory(prefix="t17-bench-knn-") as tmp:
-        layout, store = _server(Path(tmp), heap, "1g")
-        try:
-            for n in sizes:
-                t = random_ingest(200, n, 1000, 5)
-                store.rebuild(graph_tables(t.articles, t.customers, t.transactions))
-                codes = np.array(store.product_codes().to_pylist())
-                x = clustered_embeddings(len(codes))
+    t = random_ingest(200, n, 1000, 5)
+    graph = graph_tables(t.articles, t.customers, t.transactions)
+    codes = np.array(graph.nodes["Product"]["code"].to_pylist())
+    return graph, codes, clustered_embeddings(len(codes))
+
+
+def _recall(codes: np.ndarray, src: np.ndarray, dst: np.ndarray, store: Neo4jGraphStore) -> float:
+    got: dict[str, set[str]] = {}
+    for pair in store.rows("similar_pairs"):
+        got.setdefault(pair["source"], set()).add(pair["target"])
+    want: dict[str, set[str]] = {}
+    for s, d in zip(codes[src], codes[dst]):
+        want.setdefault(s, set()).add(d)
+    return statistics.fmean(len(got.get(c, set()) & want[c]) / len(want[c]) for c in want)
+
+
+def bench_knn(sizes: list[int], heap: str, load: str, exact_cache: Path | None, only_exact: bool) -> None:
+    """For each size: exact top-10, embeddings into Neo4j (offline import of the product graph with them, or
+    UNWIND batches into a running server), GDS kNN, recall@10 of GDS against exact."""
+    from hm_pipeline.graph.admin_import import import_graph
+
+    for n in sizes:
+        graph, codes, x = _products_with_embeddings(n)
+        src, dst, exact_s = _exact_top10(x, exact_cache)
+        print(f"products={len(codes)}: exact top-10 {exact_s:.1f} s | loadavg {loadavg()}", flush=True)
+        if only_exact:
+            continue
+        with tempfile.TemporaryDirectory(prefix="t17-bench-knn-") as tmp:
+            layout = DataLayout.from_env(Path(tmp))
+            store = None
+            try:
                 started = time.perf_counter()
-                exact = topk_full(x, k=10)
-                exact_s = time.perf_counter() - started
-                print(f"products={len(codes)}: exact top-10 {exact_s:.1f} s | loadavg {loadavg()}", flush=True)
-                emb = pa.table({"article_id": codes,
-                                "embedding": pa.FixedSizeListArray.from_arrays(pa.array(x.ravel()), 2048)})
-                started = time.perf_counter()
-                store.replace_embeddings(emb)
+                if load == "admin":
+                    products = graph.nodes["Product"]
+                    graph.nodes["Product"] = products.append_column(
+                        "embedding", pa.FixedSizeListArray.from_arrays(pa.array(x.ravel()), x.shape[1]))
+                    stages = import_graph(layout, graph, heap=heap, pagecache="2g", progress=lambda line: None)
+                    store = Neo4jGraphStore.connect(*_credentials(layout))
+                    how = "offline import of the product graph with them (" + ", ".join(
+                        f"{k} {v:.1f} s" for k, v in stages.items()) + ")"
+                else:
+                    layout, store = _server(Path(tmp), heap, "1g")
+                    store.rebuild(graph)
+                    started = time.perf_counter()
+                    store.replace_embeddings(pa.table({
+                        "article_id": codes,
+                        "embedding": pa.FixedSizeListArray.from_arrays(pa.array(x.ravel()), x.shape[1])}))
+                    how = f"UNWIND batches of {min(store.batch_size, 1000):,}"
                 load_s = time.perf_counter() - started
-                print(f"products={len(codes)}: embeddings into Neo4j {load_s:.1f} s | loadavg {loadavg()}", flush=True)
+                print(f"products={len(codes)}: embeddings into Neo4j {load_s:.1f} s, {how} | loadavg {loadavg()}",
+                      flush=True)
                 started = time.perf_counter()
                 stats = store.similar_by_gds_knn(top_k=10)
                 gds_s = time.perf_counter() - started
-                got: dict[str, set[str]] = {}
-                for pair in store.rows("similar_pairs"):
-                    got.setdefault(pair["source"], set()).add(pair["target"])
-                src, dst = np.asarray(exact.src), np.asarray(exact.dst)
-                want: dict[str, set[str]] = {}
-                for s, d in zip(codes[src], codes[dst]):
-                    want.setdefault(s, set()).add(d)
-                recall = statistics.fmean(len(got.get(c, set()) & want[c]) / len(want[c]) for c in want)
+                recall = _recall(codes, src, dst, store)
                 print(f"knn products={len(codes)}: exact top-10 {exact_s:.1f} s | GDS kNN {gds_s:.1f} s "
-                      f"(compute {stats['computeMillis'] / 1000:.1f} s, {stats['ranIterations']} iterations, "
-                      f"converged {stats['didConverge']}) | ratio GDS/exact {gds_s / exact_s:.2f} | "
-                      f"recall@10 {recall:.4f} | embeddings into Neo4j {load_s:.1f} s | loadavg {loadavg()}",
-                      flush=True)
-        finally:
-            store.close()
-            neo4j_server.stop(layout)
+                      f"(compute {stats['computeMillis'] / 1000:.1f} s, write {stats['writeMillis'] / 1000:.1f} s, "
+                      f"{stats['ranIterations']} iterations, converged {stats['didConverge']}) | ratio GDS/exact "
+                      f"{gds_s / exact_s:.2f} | recall@10 {recall:.4f} | embeddings into Neo4j {load_s:.1f} s "
+                      f"| loadavg {loadavg()}", flush=True)
+            finally:
+                if store is not None:
+                    store.close()
+                neo4j_server.stop(layout)
 
 
 def _eda_seconds(store) -> float:
@@ -160,6 +208,11 @@ def main() -> None:
     knn = sub.add_parser("knn")
     knn.add_argument("--products", type=int, nargs="+", default=[10_000])
     knn.add_argument("--heap", default="4g")
+    knn.add_argument("--load", choices=["admin", "unwind"], default="admin",
+                     help="embeddings into Neo4j by the offline import (default) or UNWIND batches")
+    knn.add_argument("--exact-cache", type=Path, default=None,
+                     help="keep/reuse the exact top-10 per size here (to split a large size over two runs)")
+    knn.add_argument("--only-exact", action="store_true", help="compute (and cache) the exact top-10 only")
     load = sub.add_parser("load")
     load.add_argument("--from-layout", type=Path, required=True)
     load.add_argument("--unwind", action="store_true")
@@ -168,7 +221,7 @@ def main() -> None:
     args = parser.parse_args()
     neo4j_server.install()
     if args.what == "knn":
-        bench_knn(args.products, args.heap)
+        bench_knn(args.products, args.heap, args.load, args.exact_cache, args.only_exact)
     else:
         bench_load(args.from_layout, args.unwind, args.heap, args.pagecache)
 

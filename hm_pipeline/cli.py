@@ -83,11 +83,11 @@ def cmd_neo4j(args: argparse.Namespace) -> int:
         elif args.action == "start":
             neo4j_server.install()
             print(f"starting Neo4j for {layout.root} (heap {args.heap}; up to a minute)...", flush=True)
-            state = neo4j_server.start(layout, heap=args.heap)
+            state = neo4j_server.start(layout, heap=args.heap, pagecache=args.pagecache)
             print(f"Neo4j running: pid {state.pid}, {state.uri}; password in {neo4j_server.state_file(layout)}")
             print(f"run the pipeline on it: HM_GRAPH_BACKEND=neo4j hm-pipeline run --data-root {layout.root}")
         elif args.action == "import":
-            _neo4j_import(layout, args.heap)
+            _neo4j_import(layout, args.heap, args.pagecache)
         elif args.action == "stop":
             print("stopped" if neo4j_server.stop(layout) else f"no Neo4j server running for {layout.root}")
         else:
@@ -98,7 +98,7 @@ def cmd_neo4j(args: argparse.Namespace) -> int:
     return 0
 
 
-def _neo4j_import(layout: DataLayout, heap: str) -> None:
+def _neo4j_import(layout: DataLayout, heap: str, pagecache: str) -> None:
     """The first load at full scale: the product graph and age groups of the ingest tables, offline."""
     import time
 
@@ -115,19 +115,23 @@ def _neo4j_import(layout: DataLayout, heap: str) -> None:
     print(f"graph tables of {layout.root / 'ingest'}: {sum(graph.node_counts().values()):,} nodes, "
           f"{sum(t.num_rows for t in graph.rels.values()):,} relationships ({time.perf_counter() - started:.1f} s)",
           flush=True)
-    seconds = import_graph(layout, graph, heap=heap, progress=lambda line: print(line, flush=True))
+    seconds = import_graph(layout, graph, heap=heap, pagecache=pagecache, progress=lambda line: print(line, flush=True))
     state = neo4j_server.connection(layout)
     print(f"imported in {time.perf_counter() - started:.1f} s (" + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items())
           + f"); Neo4j running: pid {state.pid}, {state.uri}")
 
 
 def _add_neo4j_parser(sub: argparse._SubParsersAction) -> None:
+    from hm_pipeline.graph.neo4j_server import DEFAULT_PAGECACHE  # no heavy imports in that module
+
     neo = sub.add_parser("neo4j", help="a local Neo4j server with Graph Data Science for the data root")
     neo.add_argument("action", choices=["install", "start", "import", "stop", "status"],
                      help="import: first load of the ingest tables' graph with neo4j-admin (server stopped; "
                           "replaces its database, then starts it)")
     neo.add_argument("--data-root", default=None, help="data root (default $HM_DATA_DIR or data/)")
     neo.add_argument("--heap", default="1g", help="JVM heap of the server, e.g. 1g or 2g")
+    neo.add_argument("--pagecache", default=DEFAULT_PAGECACHE,
+                     help="page cache of the server (the store's hot part; at full scale the graph is ~3 GB)")
     neo.set_defaults(func=cmd_neo4j)
 
 

@@ -14,6 +14,8 @@ import sys
 import time
 
 import neo4j
+import numpy as np
+import pyarrow as pa
 import pytest
 
 from hm_pipeline.graph import neo4j_server
@@ -217,12 +219,24 @@ def test_a_server_stopped_mid_load_is_a_clear_error_and_the_load_stays_incomplet
         assert store.incomplete_parts() == [] or GRAPH_PART not in store.incomplete_parts()
 
 
-def test_neo4j_admin_import_gives_the_shared_queries_rows_of_pandas(neo4j_local):
+def test_the_server_runs_with_the_launchers_jvm_flags(neo4j_local):
+    # without --add-opens java.nio the page cache falls back to slow buffer access (minutes on a full-scale scan)
+    layout = neo4j_local[0]
+    log = (neo4j_server.server_dir(layout) / "logs" / "debug.log").read_text(errors="replace")
+    assert "server.memory.pagecache.size" in log  # the startup log, where the warning would be
+    assert "Reflection access to java.nio.DirectByteBuffer is not available" not in log
+
+
+def test_neo4j_admin_import_gives_the_shared_queries_rows_of_pandas_and_embeddings_for_gds_knn(neo4j_local):
     # runs last too: it stops the session's server, replaces its database by an offline import and restarts it
     tables = random_ingest(SIZES["customers"], SIZES["articles"], SIZES["transactions"], SIZES["seed"])
     graph = graph_tables(tables.articles, tables.customers, tables.transactions)
     groups = age_group_tables(graph.nodes["Customer"])
-    both = GraphTables(nodes={**graph.nodes, **groups.nodes}, rels={**graph.rels, **groups.rels})
+    products = graph.nodes["Product"]
+    vectors = np.random.default_rng(3).standard_normal((products.num_rows, 16)).astype(np.float32)
+    nodes = {**graph.nodes, **groups.nodes, "Product": products.append_column(
+        "embedding", pa.FixedSizeListArray.from_arrays(pa.array(vectors.ravel()), 16))}
+    both = GraphTables(nodes=nodes, rels={**graph.rels, **groups.rels})
     layout = neo4j_local[0]
     with pytest.raises(neo4j_server.Neo4jServerError, match="is running"):
         import_graph(layout, both)
@@ -230,7 +244,16 @@ def test_neo4j_admin_import_gives_the_shared_queries_rows_of_pandas(neo4j_local)
     import_graph(layout, both, heap="768m", pagecache="256m", off_heap="1g", progress=lambda line: None)
     state = _state(neo4j_local)
     with Neo4jGraphStore.connect(state.uri, "neo4j", state.password) as store:
-        assert sorted(store.incomplete_parts()) == ["embeddings", "similar"]  # not imported: re-materialize them
+        assert store.incomplete_parts() == ["similar"]  # not imported: re-materialize it
         assert store.relationship_counts()["PURCHASED"] == graph.rels["PURCHASED"].num_rows
         results = graph_results(store, *samples(tables))
+        assert store.rows("embedding_count")[0]["embeddings"] == products.num_rows
+        stats = store.similar_by_gds_knn(top_k=5)
+        pairs = store.rows("similar_pairs")
     assert mismatches(results, expected_results(tables, *samples(tables))) == {}
+    assert stats["relationshipsWritten"] == len(pairs) == 5 * products.num_rows
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    row = {code: i for i, code in enumerate(products["code"].to_pylist())}
+    best = {code: set(np.argsort(-(unit @ unit[i]))[1:11]) for code, i in row.items()}  # exact top-10
+    found = sum(row[p["target"]] in best[p["source"]] for p in pairs)
+    assert found >= 0.95 * len(pairs)  # the imported vectors are the ones GDS compared

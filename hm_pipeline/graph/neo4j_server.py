@@ -32,6 +32,17 @@ DEFAULT_HEAP = "1g"
 DEFAULT_PAGECACHE = "512m"
 START_TIMEOUT_S = 180.0
 STOP_TIMEOUT_S = 60.0
+#: JVM flags of Neo4j 5.26's own launcher (its default `server.jvm.additional`; the `--add-opens` are what
+#: `neo4j-admin server migrate-configuration` adds, neo4j-dbms's ConfigFileMigrator). Without java.nio opened the
+#: page cache and the import tool fall back to slower buffer access ("Reflection access to
+#: java.nio.DirectByteBuffer is not available, using fallback mode"). Used for the server and `neo4j-admin`.
+JVM_FLAGS = (
+    "-XX:+UseG1GC", "-XX:-OmitStackTraceInFastThrow", "-XX:+UnlockExperimentalVMOptions",
+    "-XX:+TrustFinalNonStaticFields", "-XX:+DisableExplicitGC", "-XX:+ExitOnOutOfMemoryError",
+    "-Djdk.nio.maxCachedBufferSize=1024", "-Dio.netty.tryReflectionSetAccessible=true", "-Dlog4j2.disable.jmx=true",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED", "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED", "--enable-native-access=ALL-UNNAMED",
+)
 
 
 class Neo4jServerError(RuntimeError):
@@ -136,17 +147,24 @@ def write_config(folder: Path, home: Path, port: int, pagecache: str = DEFAULT_P
     return conf
 
 
-def admin(home: Path, conf: Path, *args: str, heap: str = "1g",
-          timeout: float = 3600) -> subprocess.CompletedProcess[str]:
-    """Run `neo4j-admin ARGS` from the resolved jars against the configuration in `conf` (JVM heap `heap`)."""
+def admin(home: Path, conf: Path, *args: str, heap: str = "1g", timeout: float = 3600) -> str:
+    """Run `neo4j-admin ARGS` from the resolved jars against the configuration in `conf` (JVM heap `heap`); returns
+    its output, which is also kept in `<conf>/../logs/neo4j-admin-<command>.log`."""
     env = {**os.environ, "NEO4J_HOME": str(home), "NEO4J_CONF": str(conf)}
-    done = subprocess.run([_java(), f"-Xmx{heap}", "-cp", classpath(home), ADMIN_TOOL, *args], env=env,
-                          capture_output=True, text=True, timeout=timeout, cwd=conf.parent)  # its reports go there
+    logs = conf.parent / "logs"
+    logs.mkdir(exist_ok=True)
+    log_path = logs / f"neo4j-admin-{'-'.join(arg for arg in args[:2] if not arg.startswith('-'))}.log"
+    with open(log_path, "w+") as log:
+        done = subprocess.run([_java(), f"-Xmx{heap}", *JVM_FLAGS, "-cp", classpath(home), ADMIN_TOOL, *args],
+                              env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                              timeout=timeout, cwd=conf.parent)  # its reports go there
+        log.seek(0)
+        output = log.read()
     if done.returncode != 0:
-        lines = [line for line in (done.stdout + done.stderr).splitlines() if not line.lstrip().startswith("at ")]
-        raise Neo4jServerError(f"neo4j-admin {args[0]} {args[1] if len(args) > 1 else ''} failed:\n"
-                               + "\n".join(lines[-25:]))
-    return done
+        lines = [line for line in output.splitlines() if not line.lstrip().startswith("at ")]
+        raise Neo4jServerError(f"neo4j-admin {args[0]} {args[1] if len(args) > 1 else ''} failed "
+                               f"(whole output in {log_path}):\n" + "\n".join(lines[-25:]))
+    return output
 
 
 def read_state(layout: DataLayout) -> ServerState | None:
@@ -233,8 +251,7 @@ def start(layout: DataLayout, home: Path | None = None, heap: str = DEFAULT_HEAP
     (folder / "logs").mkdir(exist_ok=True)
     with open(folder / "logs" / "console.log", "ab") as console:
         process = subprocess.Popen(
-            [_java(), f"-Xms{heap}", f"-Xmx{heap}", "-XX:+UseG1GC", "-XX:+ExitOnOutOfMemoryError",
-             "-cp", classpath(home), ENTRY_POINT, f"--home-dir={home}", f"--config-dir={conf}"],
+            [_java(), f"-Xms{heap}", f"-Xmx{heap}", *JVM_FLAGS, "-cp", classpath(home), ENTRY_POINT, f"--home-dir={home}", f"--config-dir={conf}"],
             env={**os.environ, "NEO4J_HOME": str(home), "NEO4J_CONF": str(conf)},
             stdout=console, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
         )
