@@ -127,7 +127,7 @@ def bench_knn(sizes: list[int], heap: str, load: str, exact_cache: Path | None, 
                     store.replace_embeddings(pa.table({
                         "article_id": codes,
                         "embedding": pa.FixedSizeListArray.from_arrays(pa.array(x.ravel()), x.shape[1])}))
-                    how = f"UNWIND batches of {min(store.batch_size, 1000):,}"
+                    how = f"driver batches of {min(store.batch_size, 1000):,} (transactional)"
                 load_s = time.perf_counter() - started
                 print(f"products={len(codes)}: embeddings into Neo4j {load_s:.1f} s, {how} | loadavg {loadavg()}",
                       flush=True)
