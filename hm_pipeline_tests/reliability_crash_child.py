@@ -20,7 +20,9 @@ from hm_pipeline.atomic import TMP_MARK
 
 
 def _pause(marker: Path, what: str) -> None:
-    marker.write_text(what)
+    part = marker.with_name(marker.name + ".part")  # MARKER appears with its text: the parent kills as soon as it
+    part.write_text(what)  # exists, and `write_text` creates the file before it writes
+    os.replace(part, marker)
     while True:  # until SIGKILL
         time.sleep(60)
 
