@@ -63,9 +63,10 @@ class CandidateFile:
         self.chunk = int(meta["chunk"])
         self.names = tuple(meta["sources"])
         self.customers = np.asarray(meta["customers"], np.int32)
-        if pq.ParquetFile(self.path).num_row_groups != n_chunks(self):
-            raise ValueError(f"{self.path}: {pq.ParquetFile(self.path).num_row_groups} row groups for "
-                             f"{n_chunks(self)} chunks of customers: re-materialize it")
+        groups = pq.ParquetFile(self.path).num_row_groups
+        if groups != n_chunks(self):
+            raise ValueError(f"{self.path}: {groups} row groups for {n_chunks(self)} chunks of customers: "
+                             "re-materialize it")
 
     def table(self, i: int) -> CandidateTable:
         return from_arrow(pq.ParquetFile(self.path).read_row_group(i), self.names)
@@ -103,30 +104,27 @@ def ordered_results(fn: Callable[[int], object], count: int, workers: int) -> It
             yield future.result()
 
 
-def write_candidates(path: Path, candidates: CandidateChunks, workers: int = 1,
-                     on_chunk: Callable[[int, CandidateTable], None] | None = None) -> dict:
+def write_candidates(path: Path, candidates: CandidateChunks, workers: int = 1) -> dict:
     """Write every chunk of `candidates` to `path` (temp path, then renamed; one row group per chunk), computing
-    chunks on `workers` threads. `on_chunk(i, table)` sees each chunk in order (e.g. to count recall). Returns
-    the rows, the pairs per source and the file size."""
+    chunks on `workers` threads. Returns the rows, the pairs per source and the file size."""
     count = n_chunks(candidates)
     if workers > 1 and count > 1 and isinstance(candidates, ComputedCandidates):
         collect_candidates(candidates.data, candidates.customers[:1])  # fill the caches on `data` before threads
     rows, per_source, names = 0, None, None
     with atomic_path(path) as tmp:
         writer = None
-        for i, table in enumerate(ordered_results(candidates.table, count, workers)):
+        for table in ordered_results(candidates.table, count, workers):
+            arrow = to_arrow(table)
             if writer is None:
                 names = table.names
                 meta = {"chunk": candidates.chunk, "sources": list(names),
                         "customers": candidates.customers.tolist()}
-                schema = to_arrow(table).schema.with_metadata({_META: json.dumps(meta)})
-                writer = pq.ParquetWriter(tmp, schema, compression="zstd")
+                writer = pq.ParquetWriter(tmp, arrow.schema.with_metadata({_META: json.dumps(meta)}),
+                                          compression="zstd")
                 per_source = np.zeros(len(names), np.int64)
-            writer.write_table(to_arrow(table), row_group_size=max(len(table), 1))
+            writer.write_table(arrow, row_group_size=max(len(table), 1))
             rows += len(table)
             per_source += (~np.isnan(table.rank)).sum(axis=0)
-            if on_chunk is not None:
-                on_chunk(i, table)
         if writer is None:
             raise ValueError(f"no customers to write candidates for ({path})")
         writer.close()
