@@ -156,7 +156,7 @@ def timed(fn, repeats: int):
 
 
 def graph_world(scale: str, root: Path, seed: int = 5):
-    """Generated Kaggle files (no images) -> ingest, product_graph, customer_age_groups with the pipeline's assets;
+    """Generated Kaggle files (no images) -> ingest, product_graph, age_groups with the pipeline's assets;
     then random SIMILAR (top-10 within the department) and random ALS factors, as the image / training stages would
     give (their cost is not what is compared)."""
     import dagster as dg
@@ -174,7 +174,7 @@ def graph_world(scale: str, root: Path, seed: int = 5):
     resources = {"data_root": DataRootResource(data_root=str(root)), "graph_store": EmbeddedGraphStoreResource()}
     start = time.perf_counter()
     result = dg.materialize([*module_defs(ingest_defs).assets, *module_defs(graph_defs).assets],
-                            selection=["articles", "customers", "transactions", "product_graph", "customer_age_groups"],
+                            selection=["articles", "customers", "transactions", "product_graph", "age_groups"],
                             resources=resources)
     assert result.success
     print(f"[progress] ingest + graph load {time.perf_counter() - start:.1f} s", flush=True)

@@ -56,18 +56,18 @@ def pipeline_steps(args: argparse.Namespace) -> list[Step]:
         Step("customers", ("customers",)),
         Step("transactions", ("transactions",), "articles"),
         Step("product_graph", ("product_graph",), "transactions"),
-        Step("customer_age_groups", ("customer_age_groups",), "customers"),
+        Step("age_groups", ("age_groups",), "customers"),
         Step("graph_eda", ("graph_eda",), "product_graph"),
         Step("image_embeddings", ("image_embeddings",), None, {"image_embeddings": image_config}),
         Step("similar_products", ("similar_products",), "image_embeddings"),
         Step("similar_graph", ("similar_graph",), "similar_products"),
         Step("interaction_matrix", ("interaction_matrix",), "transactions"),
         Step("als_model", ("als_model",), "interaction_matrix", {"als_model": als_config}),
-        Step("fused_recommendations", ("fused_recommendations",), "customers"),
-        Step("submission_csv", ("submission_csv",), "fused_recommendations"),
+        Step("recommendations", ("recommendations",), "customers"),
+        Step("submission_csv", ("submission_csv",), "recommendations"),
     ]
     if args.with_evaluation:
-        steps.append(Step("recommendation_evaluation", ("recommendation_evaluation",), "interaction_matrix"))
+        steps.append(Step("holdout_evaluation", ("holdout_evaluation",), "interaction_matrix"))
     return steps
 
 
@@ -301,7 +301,7 @@ def main() -> int:
     parser.add_argument("--image-size", type=int, default=64, help="square ResNet50V2 input size")
     parser.add_argument("--als-factors", type=int, default=64)
     parser.add_argument("--als-iterations", type=int, default=3)
-    parser.add_argument("--with-evaluation", action="store_true", help="also time recommendation_evaluation")
+    parser.add_argument("--with-evaluation", action="store_true", help="also time holdout_evaluation")
     parser.add_argument("--ratios", action="store_true", help="then run the side-by-side benchmarks (see above)")
     parser.add_argument("--ratios-only", action="store_true", help="only the side-by-side benchmarks")
     parser.add_argument("--knn-n", type=int, default=105_000, help="kNN rows in the ratios (x 2048 float32)")

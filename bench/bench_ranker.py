@@ -2,7 +2,7 @@
 training set (label weeks of both recipes: candidates + features, the ALS refits; written to Parquet), the two
 LightGBM fits (from the stored training set), the candidates of both target weeks (written to Parquet), ranking
 every customer from the stored production candidates (or the first `--score-customers`), and scoring the held-out
-week's buyers from the stored eval candidates (what `recommendation_evaluation` adds for the ranker).
+week's buyers from the stored eval candidates (what `holdout_evaluation` adds for the ranker).
 
     flock /work/coord/heavy.lock .venv/bin/python bench/bench_ranker.py --root /work/hm_full2 --out bench/out/ranker_full.json
 
@@ -10,7 +10,7 @@ The two ALS fits `als_model` already makes (data before the held-out week, all d
 `--pipeline-iterations` and are NOT counted in the total (their cost is the pipeline's either way; nothing
 downstream depends on their iteration count). The label-week refits the ranker adds use `--factors` x
 `--refit-iterations` (the recipe's default compromise: 3). Image-filter and age-group rows come from the
-purchases and customers.parquet here, not from the graph (the graph calls are timed in `fused_recommendations`'
+purchases and customers.parquet here, not from the graph (the graph calls are timed in `recommendations`'
 metadata). Each stage prints wall s, CPU s, the process's peak RSS so far and the 1-minute load average as soon as
 it ends (a cut-short run still reports what it measured). Files go to a temporary folder under `--work`.
 """

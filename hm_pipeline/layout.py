@@ -116,9 +116,9 @@ class DataLayout:
         return self.als_dir / f"{fit}_model.npz"
 
     @property
-    def ranker_training_set_dir(self) -> Path:
-        """`ranker_training_set`: one Parquet file per label week and a manifest."""
-        return self.training_dir / "ranker_training_set"
+    def ranker_train_set_dir(self) -> Path:
+        """`ranker_train_set`: one Parquet file per label week and a manifest."""
+        return self.training_dir / "ranker_train_set"
 
     @property
     def ranker_dir(self) -> Path:
@@ -143,7 +143,7 @@ class DataLayout:
 
     @property
     def fused_file(self) -> Path:
-        """`fused_recommendations`: 12 ranked articles per customer, long form."""
+        """`recommendations`: 12 ranked articles per customer, long form."""
         return self.root / "recommendations" / "fused.parquet"
 
     @property

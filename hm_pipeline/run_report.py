@@ -184,7 +184,7 @@ def print_summary(console: Console, layout: DataLayout, report: Report, home: Pa
         rows.add_row(asset, f"{count:,}{parts}")
     console.print(rows)
     evaluation = layout.evaluation_file
-    if "recommendation_evaluation" in report.rows and evaluation.exists():
+    if "holdout_evaluation" in report.rows and evaluation.exists():
         results = json.loads(evaluation.read_text())["results"]
         table = Table(title="MAP@12 on the held-out week", title_justify="left", box=None, padding=(0, 2))
         table.add_column("candidate")

@@ -32,7 +32,7 @@ IMAGE_CONFIG = {"ops": {"image_embeddings": {"config": {"weights": "random", "im
 RUN_CONFIG = {"ops": {
     "interaction_matrix": {"config": {"user_min": 2, "article_min": 2}},
     "als_model": {"config": {"factors": 16, "iterations": 5}},
-    "recommendation_evaluation": {"config": {"confidence_options": []}},
+    "holdout_evaluation": {"config": {"confidence_options": []}},
 }}
 ASSETS = [*defs.assets]
 CHECKS = [*defs.asset_checks]

@@ -134,9 +134,9 @@ def test_config_file_reaches_the_steps_and_an_empty_k_core_is_one_clear_message(
     assert re.search(r"^graph +3/3 .* done *$", out, re.M), out  # steps that do not need the matrix still ran
     assert re.search(r"^training +0/4 .* FAILED", out, re.M), out
     skipped = re.search(r"^skipped \(they need a failed step\): (.*)$", out, re.M)
-    assert skipped and set(skipped.group(1).split(", ")) == {"als_model", "ranker_training_set", "ranker_model",
-                                                             "ranker_candidates", "recommendation_evaluation",
-                                                             "fused_recommendations", "submission_csv"}, out
+    assert skipped and set(skipped.group(1).split(", ")) == {"als_model", "ranker_train_set", "ranker_model",
+                                                             "ranker_candidates", "holdout_evaluation",
+                                                             "recommendations", "submission_csv"}, out
     assert "Dependencies for step" not in out, out  # the engine's words go to the log
 
     bad = tmp_path / "bad.yaml"

@@ -13,7 +13,7 @@ from hm_pipeline_tests.defs_fixtures import module_defs
 from hm_pipeline.layout import DataLayout
 from hm_pipeline_tests.graph_fixtures import hand_made
 
-ASSETS = [graph_defs.product_graph, graph_defs.customer_age_groups, graph_defs.graph_eda]
+ASSETS = [graph_defs.product_graph, graph_defs.age_groups, graph_defs.graph_eda]
 CHECKS = [graph_defs.purchases_match_transactions, graph_defs.every_customer_in_one_age_group]
 
 
@@ -32,7 +32,7 @@ def _transactions() -> None: ...
 INGEST = [_articles, _customers, _transactions]  # stand-ins: the fixture Parquet is already in place
 
 
-def _materialize(root, selection=("product_graph", "customer_age_groups", "graph_eda")):
+def _materialize(root, selection=("product_graph", "age_groups", "graph_eda")):
     return dg.materialize(
         [*INGEST, *ASSETS, *CHECKS],
         selection=list(selection),
@@ -71,7 +71,7 @@ def test_product_graph_metadata(first_run, data_root):
 
 
 def test_age_group_and_eda_metadata(first_run):
-    ages = _metadata(first_run, "customer_age_groups")
+    ages = _metadata(first_run, "age_groups")
     for group, count in {"16-25": 1, "26-35": 0, "36-45": 1, "46-55": 0, "56-65": 1, "66+": 2, "unknown": 2}.items():
         assert f"| {group} | {count} |" in ages["customers_per_group"], group
     assert ages["customers_placed"] == 7
@@ -94,7 +94,7 @@ def test_checks_pass(first_run):
 def test_rematerializing_gives_identical_counts(first_run, data_root):
     again = _materialize(data_root)
     assert again.success
-    for key in ("product_graph", "customer_age_groups", "graph_eda"):
+    for key in ("product_graph", "age_groups", "graph_eda"):
         before, after = _metadata(first_run, key), _metadata(again, key)
         counts = [k for k in before if k in ("nodes", "relationships", "customers_per_group", "purchases")
                   or k.endswith("_count")]
@@ -121,7 +121,7 @@ def test_definitions_load_with_the_shared_data_root():
     defs = dg.Definitions.merge(module_defs(graph_defs), dg.Definitions(
         assets=INGEST, resources={"data_root": DataRootResource(), "graph_store": EmbeddedGraphStoreResource()}))
     graph = defs.resolve_asset_graph()
-    assert {k.to_user_string() for k in graph.get_all_asset_keys()} >= {"product_graph", "customer_age_groups",
+    assert {k.to_user_string() for k in graph.get_all_asset_keys()} >= {"product_graph", "age_groups",
                                                                          "graph_eda"}
     assert graph.get(dg.AssetKey("graph_eda")).group_name == "graph"
     dg.Definitions.validate_loadable(defs)

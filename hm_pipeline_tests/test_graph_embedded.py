@@ -94,7 +94,7 @@ def test_rebuild_is_idempotent_and_drops_age_groups(tmp_path, graph):
         assert store.node_counts()["AgeGroup"] == 7 and store.relationship_counts()["IS_AGE_GROUP"] == 7
         store.rebuild(graph)
         assert (store.node_counts(), store.relationship_counts()) == first
-        with pytest.raises(IncompleteGraph, match="customer_age_groups"):
+        with pytest.raises(IncompleteGraph, match="age_groups"):
             store.ensure_complete(AGE_GROUPS_PART)
 
 

@@ -17,7 +17,7 @@ def loaded(request, tmp_path_factory):
     generate(request.param, root / "input", seed=5, images=False)
     resources = {"data_root": DataRootResource(data_root=str(root)), "graph_store": EmbeddedGraphStoreResource()}
     result = dg.materialize(
-        [ingest.articles, ingest.customers, ingest.transactions, graph.product_graph, graph.customer_age_groups,
+        [ingest.articles, ingest.customers, ingest.transactions, graph.product_graph, graph.age_groups,
          graph.purchases_match_transactions, graph.every_customer_in_one_age_group],
         resources=resources,
     )

@@ -165,7 +165,7 @@ def test_the_graph_assets_and_gds_knn_similar_on_neo4j_twice_with_identical_resu
     write_parquet(embeddings_for(codes[:5], 1), layout.embeddings_file("010"))
     instance = dg.DagsterInstance.ephemeral()
     instance.add_dynamic_partitions(image_defs.image_folders.name, ["010"])
-    assets = [*INGEST, _similar_products, graph_defs.product_graph, graph_defs.customer_age_groups,
+    assets = [*INGEST, _similar_products, graph_defs.product_graph, graph_defs.age_groups,
               graph_defs.graph_eda, image_defs.similar_graph]
     checks = [graph_defs.purchases_match_transactions, graph_defs.every_customer_in_one_age_group,
               image_defs.similar_matches_table]
@@ -173,7 +173,7 @@ def test_the_graph_assets_and_gds_knn_similar_on_neo4j_twice_with_identical_resu
 
     def materialize(method):
         result = dg.materialize([*assets, *checks], instance=instance, resources=resources,
-                                selection=["product_graph", "customer_age_groups", "graph_eda", "similar_graph"],
+                                selection=["product_graph", "age_groups", "graph_eda", "similar_graph"],
                                 run_config={"ops": {"similar_graph": {"config": {"similar_method": method}}}})
         assert result.success
         assert all(c.passed for c in result.get_asset_check_evaluations())

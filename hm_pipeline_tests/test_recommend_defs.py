@@ -33,10 +33,10 @@ IMAGE_CONFIG = {"ops": {"image_embeddings": {"config": {"weights": "random", "im
 RUN_CONFIG = {"ops": {
     "interaction_matrix": {"config": {"user_min": 2, "article_min": 2}},
     "als_model": {"config": {"factors": 16, "iterations": 5}},
-    "recommendation_evaluation": {"config": {"confidence_options": []}},
+    "holdout_evaluation": {"config": {"confidence_options": []}},
     "ranker_model": {"config": {"num_boost_round": 30, "early_stopping_rounds": 10, "ablations": True}},
     "ranker_candidates": {"config": {"graph_chunk": 97, "chunk_customers": 400}},  # several calls / row groups
-    "fused_recommendations": {"config": {"graph_chunk": 97}},
+    "recommendations": {"config": {"graph_chunk": 97}},
 }}
 MERGED = dg.Definitions.merge(
     module_defs(ingest_defs, graph_defs, image_defs, training_defs, ranker_defs, recommend_defs, evaluation_defs),
@@ -75,9 +75,9 @@ def chain(tiny_data, tmp_path_factory):  # noqa: F811
         embedded = dg.materialize(assets, selection=[image_defs.image_embeddings.key], partition_key=folder,
                                   instance=instance, resources=resources, run_config=IMAGE_CONFIG)
         assert embedded.success
-    downstream = ["product_graph", "customer_age_groups", "similar_products", "interaction_matrix", "als_model",
-                  "ranker_training_set", "ranker_model", "ranker_candidates", "recommendation_evaluation",
-                  "fused_recommendations", "submission_csv"]
+    downstream = ["product_graph", "age_groups", "similar_products", "interaction_matrix", "als_model",
+                  "ranker_train_set", "ranker_model", "ranker_candidates", "holdout_evaluation",
+                  "recommendations", "submission_csv"]
     result = dg.materialize([*assets, *checks], selection=downstream, instance=instance, resources=resources,
                             run_config=RUN_CONFIG)
     assert result.success
@@ -96,7 +96,7 @@ def test_every_customer_gets_12_unique_valid_articles(chain):
     assert set(fused["article_id"]) <= articles and fused["article_id"].str.fullmatch(r"\d{10}").all()
     assert {"image", "repurchase", "trending"} <= set(fused["source"])  # the personal sources reached customers
 
-    meta = _metadata(result, "fused_recommendations")
+    meta = _metadata(result, "recommendations")
     assert meta["customers"] == len(customers) and meta["dagster/row_count"] == 12 * len(customers)
     n_calls = -(-len(customers) // 97)
     assert meta["graph_calls"] == n_calls  # age groups (features): one call per 97 customers
@@ -177,7 +177,7 @@ def test_batched_graph_pairs_equal_pandas_pairs(chain):
 
 def test_evaluation_scores_fused_ranked_and_ablations_on_train_only_data(chain):
     layout, result, _ = chain
-    meta = _metadata(result, "recommendation_evaluation")
+    meta = _metadata(result, "holdout_evaluation")
     assert meta["fused_recommender"] == "scored"
     table = meta["results"]
     for name in ("fused", "fused without image candidates", "fused without ALS ranking",
@@ -200,15 +200,15 @@ def test_ablation_rankers_are_opt_in(chain):
     resources = {"data_root": DataRootResource(data_root=str(layout.root)),
                  "graph_store": EmbeddedGraphStoreResource()}
     config = {k: v for k, v in RUN_CONFIG["ops"]["ranker_model"]["config"].items() if k != "ablations"}
-    default = dg.materialize([*MERGED.assets], selection=["ranker_model", "recommendation_evaluation"],
+    default = dg.materialize([*MERGED.assets], selection=["ranker_model", "holdout_evaluation"],
                              resources=resources, run_config={"ops": {
                                  "ranker_model": {"config": config},
-                                 "recommendation_evaluation": RUN_CONFIG["ops"]["recommendation_evaluation"]}})
+                                 "holdout_evaluation": RUN_CONFIG["ops"]["holdout_evaluation"]}})
     assert default.success
     assert _metadata(default, "ranker_model")["rankers_fit"] == 2
-    table = _metadata(default, "recommendation_evaluation")["results"]
+    table = _metadata(default, "holdout_evaluation")["results"]
     assert "| ranked |" in table and "| ranked without" not in table
-    assert table.count("| fused") == _metadata(result, "recommendation_evaluation")["results"].count("| fused")
+    assert table.count("| fused") == _metadata(result, "holdout_evaluation")["results"].count("| fused")
 
 
 def test_rematerializing_gives_the_same_files(chain):
@@ -218,8 +218,8 @@ def test_rematerializing_gives_the_same_files(chain):
     resources = {"data_root": DataRootResource(data_root=str(layout.root)),
                  "graph_store": EmbeddedGraphStoreResource()}
     again = dg.materialize([*MERGED.assets, *MERGED.asset_checks],
-                           selection=["fused_recommendations", "submission_csv"], resources=resources,
-                           run_config={"ops": {"fused_recommendations": RUN_CONFIG["ops"]["fused_recommendations"]}})
+                           selection=["recommendations", "submission_csv"], resources=resources,
+                           run_config={"ops": {"recommendations": RUN_CONFIG["ops"]["recommendations"]}})
     assert again.success
     assert pq.read_table(layout.fused_file).equals(before)
     assert layout.submission_file.read_bytes() == csv_before

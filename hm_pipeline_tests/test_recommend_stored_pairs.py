@@ -101,5 +101,5 @@ def test_the_training_set_read_back_fits_the_same_ranker(tmp_path, weeks):
 
 
 def test_reading_a_missing_training_set_says_what_to_materialize(tmp_path):
-    with pytest.raises(FileNotFoundError, match="ranker_training_set"):
+    with pytest.raises(FileNotFoundError, match="ranker_train_set"):
         training_set.read_training_set(tmp_path / "nothing")

@@ -80,7 +80,7 @@ def test_kill_during_graph_load(root, tmp_path, pipeline_runs):  # noqa: F811
 
     instance = dg.DagsterInstance.ephemeral()
     rf.register_folders(root, instance)
-    rf.materialize(root, ["product_graph", "customer_age_groups", "similar_graph"], instance)
+    rf.materialize(root, ["product_graph", "age_groups", "similar_graph"], instance)
     assert rf.graph_counts(root) == reference
     assert rf.temp_leftovers(root.root) == []
 

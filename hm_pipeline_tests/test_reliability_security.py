@@ -69,7 +69,7 @@ def test_failed_connection_never_reveals_the_password(neo4j_env, tmp_path, capfd
     monkeypatch.setattr(Neo4jGraphStore, "connect", classmethod(quick_connect))
     caplog.set_level(logging.DEBUG)
     resource = graph_store_from_env()
-    result = dg.materialize([graph_defs.customer_age_groups], raise_on_error=False,
+    result = dg.materialize([graph_defs.age_groups], raise_on_error=False,
                             resources={"graph_store": resource, "data_root": DataRootResource(data_root=str(tmp_path))})
     assert not result.success
     [failure] = [e for e in result.all_events if e.is_step_failure]

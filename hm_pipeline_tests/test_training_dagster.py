@@ -21,7 +21,7 @@ RUN_CONFIG = {
     "ops": {
         "interaction_matrix": {"config": {"user_min": 3, "article_min": 3, "confidence": "recency"}},
         "als_model": {"config": {"factors": 8, "iterations": 3}},
-        "recommendation_evaluation": {"config": {"confidence_options": ["binary", "recency", "seasonal", "decay"]}},
+        "holdout_evaluation": {"config": {"confidence_options": ["binary", "recency", "seasonal", "decay"]}},
     }
 }
 
@@ -84,7 +84,7 @@ def test_materializes_all_assets_with_metadata(first_run, data_root) -> None:
     for column in ("customers", "articles", "purchases kept (non-zeros)", "density", "customers dropped"):
         assert f" {column} |" in im["matrices"].value
     assert {"fit_seconds", "factors", "shape"} <= set(meta["als_model"])
-    ev = meta["recommendation_evaluation"]
+    ev = meta["holdout_evaluation"]
     table = ev["results"].value
     for name in ("popularity", "repurchase + trending", "ALS (recency): als_model", "ALS (binary)", "ALS (seasonal)",
                  "ALS (decay)"):
@@ -141,9 +141,9 @@ def test_definitions_load_with_the_shared_resource_and_ingest_deps() -> None:
     defs = dg.Definitions.merge(module_defs(training, evaluation),
                                 dg.Definitions(resources={"data_root": DataRootResource()}))
     graph = defs.resolve_asset_graph()
-    keys = {dg.AssetKey(n) for n in ("interaction_matrix", "als_model", "recommendation_evaluation")}
+    keys = {dg.AssetKey(n) for n in ("interaction_matrix", "als_model", "holdout_evaluation")}
     assert keys <= set(graph.get_all_asset_keys())
     for key in keys:
-        assert graph.get(key).group_name == ("evaluation" if key.path[-1] == "recommendation_evaluation" else "training")
+        assert graph.get(key).group_name == ("evaluation" if key.path[-1] == "holdout_evaluation" else "training")
     assert {dg.AssetKey(n) for n in ("articles", "customers", "transactions")} <= graph.get(
         dg.AssetKey("interaction_matrix")).parent_keys

@@ -1,4 +1,5 @@
-"""Which Kaggle files `input/` holds, and whether synthetic data may be generated there (never over real data).
+"""Which Kaggle files `input/` holds, whether synthetic data may be generated there (never over real data), and
+which version of each file is there now (`file_version`: what the input sensor compares with the last ingest).
 
 Generation is allowed only when `input/` holds none of the Kaggle files; a partial set is an error naming what is
 missing, and an entry that exists but cannot be used (a directory where a file belongs, a symlink loop or a broken
@@ -7,8 +8,10 @@ link, a link leading outside `input/`, no read permission) is an error naming it
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import stat
+from dataclasses import dataclass
 from pathlib import Path
 
 from hm_pipeline.layout import INPUT_FILES, OPTIONAL_INPUTS, link_escape
@@ -77,3 +80,32 @@ def needs_synthetic_data(input_dir: str | os.PathLike[str]) -> bool:
             "or point --data-root at an empty folder to generate synthetic data (existing files are never overwritten)")
     return False
 
+
+
+@dataclass(frozen=True)
+class FileVersion:
+    """What identifies one version of an input file without reading it: its size and modification time."""
+
+    path: Path
+    size: int
+    modified_ns: int
+
+    @property
+    def fingerprint(self) -> str:
+        return f"{self.size}-{self.modified_ns}"
+
+    @property
+    def modified(self) -> str:
+        """The modification time, ISO 8601 in UTC to the second."""
+        return dt.datetime.fromtimestamp(self.modified_ns / 1e9, dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def file_version(path: str | os.PathLike[str]) -> FileVersion | None:
+    """The version of the file at `path` now (symlinks followed), or None when there is no regular file there."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        return None
+    return FileVersion(Path(path), info.st_size, info.st_mtime_ns)

@@ -1,6 +1,7 @@
-"""What runs by itself, and the jobs operators launch: the image folder sensor (new photos -> embeddings ->
-SIMILAR), the automation sensor that carries such updates downstream and the weekly full refresh (both off until
-turned on), and the jobs `hm-pipeline run` executes.
+"""What runs by itself, and the jobs operators launch: the input file sensor (a changed Kaggle CSV is recorded as a
+new version of it), the image folder sensor (new photos -> embeddings -> SIMILAR), the automation sensor that
+carries such updates downstream and the weekly full refresh (both off until turned on), and the jobs
+`hm-pipeline run` executes.
 
 Assets are selected by key or group (never by their Python objects), so this module depends on the stage
 modules only for the image folders' partitions and fingerprints.
@@ -11,7 +12,9 @@ import json
 import dagster as dg
 from dagster._core.definitions.assets.graph.asset_graph_subset import AssetGraphSubset  # no public form yet
 
+from hm_pipeline.data.input_files import file_version
 from hm_pipeline.defs.images import embedded_fingerprint, image_folders
+from hm_pipeline.defs.ingest import INPUT_CSV, INPUT_FILE_OF, input_version_event
 from hm_pipeline.defs.resources import WEIGHTS_ENV, DataRootResource, default_weights, refresh_schedule
 from hm_pipeline.images.embed import WEIGHTS_FILE, cached_imagenet_weights
 from hm_pipeline.images.scan import fingerprint_tree, plan_folder_changes
@@ -85,17 +88,43 @@ def image_folder_sensor(context: dg.SensorEvaluationContext, data_root: DataRoot
     return dg.SensorResult(run_requests=[backfill], dynamic_partitions_requests=requests, cursor=json.dumps(current))
 
 
+def _last_recorded(instance: dg.DagsterInstance, key: dg.AssetKey) -> str | None:
+    """The fingerprint of the CSV version last recorded for `key` (by an ingest run or by this sensor)."""
+    event = instance.get_latest_materialization_event(key)
+    entry = event.asset_materialization.metadata.get("fingerprint") if event and event.asset_materialization else None
+    return entry.value if entry is not None else None
+
+
+@dg.sensor(minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Records a new version of a Kaggle CSV in input/ (size or modification time changed since the "
+           "version last ingested or recorded); the ingest assets follow it once `refresh_after_new_input` is on.")
+def input_files_sensor(context: dg.SensorEvaluationContext, data_root: DataRootResource) -> dg.SensorResult:
+    """Stats the three CSVs (never reads them); no runs, only materializations of the external `*_csv` assets."""
+    layout = data_root.layout()
+    events = []
+    for asset, name in INPUT_FILE_OF.items():
+        version = file_version(layout.input_file(name))
+        if version is not None and version.fingerprint != _last_recorded(context.instance, INPUT_CSV[asset].key):
+            events.append(input_version_event(asset, version, f"a new version of {name} in {layout.input_dir}"))
+    if not events:
+        return dg.SensorResult(skip_reason=f"every Kaggle CSV in {layout.input_dir} is the version last ingested "
+                                           "(or missing: `ingest_job` says which)")
+    return dg.SensorResult(asset_events=events)
+
+
 #: Declarative automation: the assets with an AutomationCondition (eager: when an upstream asset was updated, once
-#: none is missing or running) follow new photos without waiting for the weekly refresh: image sensor -> embeddings
-#: -> similar_products -> SIMILAR in the graph, the ranker, the recommendations, the submission, the evaluation.
-#: Off until turned on, like the schedule (a full-scale ranker refit is minutes of CPU).
-refresh_after_new_photos = dg.AutomationConditionSensorDefinition(
-    "refresh_after_new_photos",
+#: none is missing or running) follow new input without waiting for the weekly refresh: a changed CSV (input file
+#: sensor) -> ingest -> graph, training, ranker, recommendations, submission, evaluation; new photos (image sensor)
+#: -> embeddings -> similar_products -> SIMILAR in the graph, the ranker and what follows it.
+#: Off until turned on, like the schedule (a full-scale refresh is many minutes of CPU).
+refresh_after_new_input = dg.AutomationConditionSensorDefinition(
+    "refresh_after_new_input",
     target=dg.AssetSelection.all() - dg.AssetSelection.assets(IMAGE_EMBEDDINGS),
     default_status=dg.DefaultSensorStatus.STOPPED,
     minimum_interval_seconds=60,
-    description="Materializes what follows an update upstream (the assets with an AutomationCondition), e.g. the "
-    "SIMILAR relationships in the graph and the recommendations after the image sensor's backfill.",
+    description="Materializes what follows an update upstream (the assets with an AutomationCondition): the whole "
+    "pipeline after a new Kaggle CSV, the SIMILAR relationships in the graph and the recommendations after the "
+    "image sensor's backfill.",
 )
 
 
@@ -113,4 +142,4 @@ def automation() -> dg.Definitions:
         "Monday 03:00 UTC).",
     )
     return dg.Definitions(jobs=[ingest_job, embed_images_job, image_backfill_job, full_refresh_job],
-                          schedules=[weekly_full_refresh], sensors=[image_folder_sensor, refresh_after_new_photos])
+                          schedules=[weekly_full_refresh], sensors=[input_files_sensor, image_folder_sensor, refresh_after_new_input])

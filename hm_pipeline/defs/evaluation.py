@@ -1,4 +1,4 @@
-"""Stage 6, the evaluation (group `evaluation`): `recommendation_evaluation`, every recommender scored on the
+"""Stage 6, the evaluation (group `evaluation`): `holdout_evaluation`, every recommender scored on the
 held-out week, each fit only on the purchases before it.
 
 It scores `als_model`'s train-only fit as "ALS (<confidence>): als_model", fits its own train-only ALS for each
@@ -75,7 +75,7 @@ def _recall_table(recall: dict[str, float]) -> str:
     "recommender with its ablations (all fit on data before the held-out week), each with the 95% bootstrap "
     "interval of its difference to the best baseline; markdown + JSON.",
 )
-def recommendation_evaluation(
+def holdout_evaluation(
     context: dg.AssetExecutionContext, config: EvaluationConfig, data_root: DataRootResource
 ) -> dg.MaterializeResult:
     for option in config.confidence_options:
@@ -150,8 +150,8 @@ def recommendation_evaluation(
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset_check(asset=recommendation_evaluation, blocking=False,
-                description="The ranked recommender (what `fused_recommendations` serves) beats the best baseline on "
+@dg.asset_check(asset=holdout_evaluation, blocking=False,
+                description="The ranked recommender (what `recommendations` serves) beats the best baseline on "
                 "the held-out week: the 95% interval of its MAP@12 difference lies above 0. A warning, not an error: "
                 "on little data (e.g. `tiny`) the ranker can lose to popularity, and then the baseline is the "
                 "better choice.")

@@ -1,4 +1,4 @@
-"""Stage 2, the graph (group `graph`): `product_graph` (products, customers, purchases), `customer_age_groups`,
+"""Stage 2, the graph (group `graph`): `product_graph` (products, customers, purchases), `age_groups`,
 `graph_eda` (the seed's exploration, in Cypher), and the checks that guard them.
 
 The store is the `graph_store` resource (`defs/resources.py`: embedded kuzu by default, Neo4j with
@@ -46,6 +46,7 @@ def _graph_metadata(store: GraphStore) -> "dict[str, dg.RawMetadataValue]":
     owners=OWNERS,
     group_name=GROUP,
     deps=["articles", "customers", "transactions"],
+    automation_condition=dg.AutomationCondition.eager(),  # follows new input files
     kinds=KINDS,
     pool=GRAPH_WRITER_POOL,
     description="Products with their taxonomy, customers and every purchase, loaded into the graph store "
@@ -76,12 +77,13 @@ def product_graph(data_root: DataRootResource, graph_store: GraphStoreResource) 
     owners=OWNERS,
     group_name=GROUP,
     deps=[product_graph],
+    automation_condition=dg.AutomationCondition.eager(),  # follows new input files
     kinds=KINDS,
     pool=GRAPH_WRITER_POOL,
     description="AgeGroup nodes (16-25, 26-35, 36-45, 46-55, 56-65, 66+, unknown) and one IS_AGE_GROUP edge per "
     "customer.",
 )
-def customer_age_groups(data_root: DataRootResource, graph_store: GraphStoreResource) -> dg.MaterializeResult:
+def age_groups(data_root: DataRootResource, graph_store: GraphStoreResource) -> dg.MaterializeResult:
     layout = data_root.layout()
     seconds = timed()
     with graph_store.open(layout) as store:
@@ -133,7 +135,8 @@ def eda_report(stats: Mapping[str, eda.CountStats], types: list[dict], garments:
 @dg.asset(
     owners=OWNERS,
     group_name=GROUP,
-    deps=[customer_age_groups],
+    deps=[age_groups],
+    automation_condition=dg.AutomationCondition.eager(),  # follows new input files
     kinds=KINDS,
     description="The exploration of the original notebook computed with Cypher on the graph: purchases per "
     "customer and product, top product types and garment groups, seasonality, purchases by age group "
@@ -179,7 +182,7 @@ def purchases_match_transactions(data_root: DataRootResource, graph_store: Graph
     )
 
 
-@dg.asset_check(asset=customer_age_groups, blocking=True,
+@dg.asset_check(asset=age_groups, blocking=True,
                 description="Every Customer node has exactly one IS_AGE_GROUP edge.")
 def every_customer_in_one_age_group(data_root: DataRootResource,
                                     graph_store: GraphStoreResource) -> dg.AssetCheckResult:

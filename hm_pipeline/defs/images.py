@@ -352,7 +352,7 @@ class SimilarGraphConfig(dg.Config):
     deps=["product_graph", similar_products],
     kinds={"cypher", GRAPH_KIND},
     pool=GRAPH_WRITER_POOL,
-    automation_condition=dg.AutomationCondition.eager(),  # follows new photos (sensor `refresh_after_new_photos`)
+    automation_condition=dg.AutomationCondition.eager(),  # follows new photos (sensor `refresh_after_new_input`)
     description="The SIMILAR relationships of similar.parquet written into the graph, replacing the previous set "
     "(rows naming an article that is not a Product are counted, not loaded); optionally the image embeddings.",
 )

@@ -1,6 +1,7 @@
 """Stage 1, ingest (group `ingest`): the Kaggle CSVs → typed Parquet, and the checks that guard them."""
 
 import datetime as dt
+import inspect
 from pathlib import Path
 
 import dagster as dg
@@ -9,6 +10,7 @@ import pyarrow.parquet as pq
 
 from hm_pipeline.data import schema
 from hm_pipeline.data.ingest import ingest_articles, ingest_customers, ingest_transactions
+from hm_pipeline.data.input_files import FileVersion, file_version
 from hm_pipeline.defs.metadata import OWNERS, parquet_metadata, table_metadata
 from hm_pipeline.defs.resources import DataRootResource
 from hm_pipeline.layout import DataLayout
@@ -29,6 +31,44 @@ def require_input(layout: DataLayout, name: str) -> Path:
     return path
 
 
+#: The Kaggle file each ingest asset reads.
+INPUT_FILE_OF = {"articles": "articles.csv", "customers": "customers.csv", "transactions": "transactions_train.csv"}
+
+
+def input_version_event(asset: str, version: FileVersion, what: str) -> dg.AssetMaterialization:
+    """The materialization of `asset`'s CSV that records `version` of the file (`what` happened to it)."""
+    return dg.AssetMaterialization(INPUT_CSV[asset].key, description=what, metadata={
+        "path": dg.MetadataValue.path(str(version.path)),
+        "bytes": version.size,
+        "modified_utc": version.modified,
+        "fingerprint": version.fingerprint,
+    })
+
+
+def _read_input(layout: DataLayout, asset: str) -> tuple[Path, FileVersion | None]:
+    """The CSV `asset` reads, and its version before reading (what the sensor later compares with)."""
+    path = require_input(layout, INPUT_FILE_OF[asset])
+    return path, file_version(path)
+
+
+_READ_INPUT_SOURCE = dg.CodeReferencesMetadataValue(code_references=[dg.LocalFileCodeReference(
+    file_path=__file__, line_number=inspect.getsourcelines(_read_input)[1])])
+#: The Kaggle CSVs as external assets (nothing here writes them). Each ingest asset records the version it read as
+#: its CSV's materialization; `input_files_sensor` records a new one when a file changes, and the ingest assets
+#: follow it (AutomationCondition.eager, once the automation sensor is turned on), and everything after them.
+INPUT_CSV = {asset: dg.AssetSpec(f"{asset}_csv", group_name="ingest", kinds={"csv"}, owners=OWNERS,
+                                 description=f"input/{name}, the Kaggle file (size and modification time recorded)",
+                                 metadata={"dagster/code_references": _READ_INPUT_SOURCE})
+             for asset, name in INPUT_FILE_OF.items()}
+articles_csv, customers_csv, transactions_csv = INPUT_CSV.values()  # module level: loaded with the defs folder
+FOLLOWS_NEW_INPUT = dg.AutomationCondition.eager()
+
+
+def _ingested(context: dg.AssetExecutionContext, asset: str, version: FileVersion | None) -> None:
+    if version is not None:
+        context.log_event(input_version_event(asset, version, f"the version `{asset}` ingested"))
+
+
 class TransactionsConfig(dg.Config):
     """The accepted date window; rows outside it are rejected with their row number."""
 
@@ -39,12 +79,15 @@ class TransactionsConfig(dg.Config):
         return dt.date.fromisoformat(self.first_date), dt.date.fromisoformat(self.last_date)
 
 
-@dg.asset(group_name="ingest", kinds={"csv", "parquet"}, owners=OWNERS,
+@dg.asset(group_name="ingest", kinds={"csv", "parquet"}, owners=OWNERS, deps=[INPUT_CSV["articles"]],
+          automation_condition=FOLLOWS_NEW_INPUT,
           description="articles.csv → Parquet sorted by 10-digit article_id, with dense int32 article_idx.")
-def articles(data_root: DataRootResource) -> dg.MaterializeResult:
+def articles(context: dg.AssetExecutionContext, data_root: DataRootResource) -> dg.MaterializeResult:
     layout = data_root.layout()
     dest = layout.ingest_table("articles")
-    table = ingest_articles(require_input(layout, "articles.csv"), dest)
+    source, version = _read_input(layout, "articles")
+    table = ingest_articles(source, dest)
+    _ingested(context, "articles", version)
     return dg.MaterializeResult(metadata={
         **table_metadata(table, dest),
         "product_codes": len(pc.unique(table["product_code"])),
@@ -53,13 +96,16 @@ def articles(data_root: DataRootResource) -> dg.MaterializeResult:
     })
 
 
-@dg.asset(group_name="ingest", kinds={"csv", "parquet"}, owners=OWNERS,
+@dg.asset(group_name="ingest", kinds={"csv", "parquet"}, owners=OWNERS, deps=[INPUT_CSV["customers"]],
+          automation_condition=FOLLOWS_NEW_INPUT,
           description="customers.csv → Parquet sorted by customer_id, with dense int32 customer_idx; "
                       "blank fields stay null (defaults are the graph's business).")
-def customers(data_root: DataRootResource) -> dg.MaterializeResult:
+def customers(context: dg.AssetExecutionContext, data_root: DataRootResource) -> dg.MaterializeResult:
     layout = data_root.layout()
     dest = layout.ingest_table("customers")
-    table = ingest_customers(require_input(layout, "customers.csv"), dest)
+    source, version = _read_input(layout, "customers")
+    table = ingest_customers(source, dest)
+    _ingested(context, "customers", version)
     ages = table["age"]
     return dg.MaterializeResult(metadata={
         **table_metadata(table, dest),
@@ -69,15 +115,18 @@ def customers(data_root: DataRootResource) -> dg.MaterializeResult:
     })
 
 
-@dg.asset(group_name="ingest", kinds={"csv", "parquet"}, owners=OWNERS, deps=[articles, customers],
+@dg.asset(group_name="ingest", kinds={"csv", "parquet"}, owners=OWNERS,
+          deps=[INPUT_CSV["transactions"], articles, customers], automation_condition=FOLLOWS_NEW_INPUT,
           description="transactions_train.csv → Parquet in file order (streamed), with customer_idx/article_idx "
                       "(null for orphans whose id is unknown).")
-def transactions(config: TransactionsConfig, data_root: DataRootResource) -> dg.MaterializeResult:
+def transactions(context: dg.AssetExecutionContext, config: TransactionsConfig,
+                 data_root: DataRootResource) -> dg.MaterializeResult:
     layout = data_root.layout()
     dest = layout.ingest_table("transactions")
-    summary = ingest_transactions(require_input(layout, "transactions_train.csv"), dest,
-                                  layout.ingest_table("articles"), layout.ingest_table("customers"),
+    source, version = _read_input(layout, "transactions")
+    summary = ingest_transactions(source, dest, layout.ingest_table("articles"), layout.ingest_table("customers"),
                                   window=config.window())
+    _ingested(context, "transactions", version)
     return dg.MaterializeResult(metadata={
         **parquet_metadata(dest),
         "first_date": str(summary.first_date),
@@ -164,4 +213,5 @@ def transaction_dates_in_range(data_root: DataRootResource) -> dg.AssetCheckResu
     return dg.AssetCheckResult(passed=passed, metadata={
         "first_date": str(low), "last_date": str(high),
         "expected_window": f"{schema.FIRST_DATE} .. {schema.LAST_DATE}"})
+
 

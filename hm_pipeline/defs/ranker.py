@@ -1,9 +1,9 @@
-"""Dagster wiring of the learned ranker (recipe: `recommend.two_stage`): `ranker_training_set` -> `ranker_model`
+"""Dagster wiring of the learned ranker (recipe: `recommend.two_stage`): `ranker_train_set` -> `ranker_model`
 (group `training`) and `ranker_candidates` (group `recommendations`).
 
 Two recipes, like `als_model`: `eval` targets the held-out week (labels from the weeks before it, validation =
-the week just before it; scored by `recommendation_evaluation`), `production` is the same recipe shifted one week
-(the last week of data is its validation week; scored for every customer by `fused_recommendations`). A label week
+the week just before it; scored by `holdout_evaluation`), `production` is the same recipe shifted one week
+(the last week of data is its validation week; scored for every customer by `recommendations`). A label week
 both recipes use is built once. ALS factors per label week are refit on the purchases before that week
 (`refit_iterations`); the two cutoffs `als_model` already fits (the held-out week's and the end of the data) are
 reused from its files. With `ablations: true`, every ablation ranker is fit on the same label weeks and saved
@@ -70,7 +70,7 @@ class RankerCandidatesConfig(dg.Config):
     "(from purchases before the week; ALS refit on them) and whether it was bought, plus the training sample "
     "(all positives, sampled negatives) and the candidates' recall per source. One Parquet file per week.",
 )
-def ranker_training_set(context: dg.AssetExecutionContext, config: RankerTrainingSetConfig,
+def ranker_train_set(context: dg.AssetExecutionContext, config: RankerTrainingSetConfig,
                         data_root: DataRootResource) -> dg.MaterializeResult:
     layout = data_root.layout()
     recipe_config = ranker_config(layout, config.model_dump())
@@ -80,7 +80,7 @@ def ranker_training_set(context: dg.AssetExecutionContext, config: RankerTrainin
     with seconds("label weeks"):
         weeks = two_stage.compute_weeks(inputs, list(targets.values()), recipe_config)
     roles = week_roles(targets, recipe_config)
-    manifest = training_set.write_training_set(layout.ranker_training_set_dir, weeks, extra={
+    manifest = training_set.write_training_set(layout.ranker_train_set_dir, weeks, extra={
         "targets": targets, "config": config.model_dump(), "roles": {str(c): r for c, r in roles.items()}})
     rows = [{"week": f"{to_date(c)} ({', '.join(roles[c])})", "buyers": w["customers_buying"], "rows": w["rows"],
              "sampled rows": w["sampled_rows"], "positives": w["positives"], "recall": w["recall"]["all sources"]}
@@ -95,26 +95,26 @@ def ranker_training_set(context: dg.AssetExecutionContext, config: RankerTrainin
         "seconds_per_week": dg.MetadataValue.md(markdown_table(
             [{"week": str(to_date(c)), "seconds": round(w.seconds, 1)} for c, w in weeks.items()])),
         **seconds.metadata(),
-        "path": dg.MetadataValue.path(str(layout.ranker_training_set_dir)),
+        "path": dg.MetadataValue.path(str(layout.ranker_train_set_dir)),
     })
 
 
 @dg.asset(
     owners=OWNERS,
     group_name=GROUP,
-    deps=[ranker_training_set],
+    deps=[ranker_train_set],
     kinds={"lightgbm"},
     automation_condition=dg.AutomationCondition.eager(),
     description="LightGBM LambdaRank over the candidates of every source (two-stage recommender), fit on "
-    "`ranker_training_set`: the `eval` recipe (labels from the weeks before the held-out week, its ablations) and "
+    "`ranker_train_set`: the `eval` recipe (labels from the weeks before the held-out week, its ablations) and "
     "the `production` recipe (the same, one week later), with feature importance and validation curves.",
 )
 def ranker_model(context: dg.AssetExecutionContext, config: RankerModelConfig, data_root: DataRootResource
                  ) -> dg.MaterializeResult:
     layout = data_root.layout()
-    stored = training_set.read_manifest(layout.ranker_training_set_dir)
+    stored = training_set.read_manifest(layout.ranker_train_set_dir)
     recipe_config = ranker_config(layout, {**stored["config"], **config.model_dump(exclude={"ablations"})})
-    weeks = training_set.read_training_set(layout.ranker_training_set_dir)
+    weeks = training_set.read_training_set(layout.ranker_train_set_dir)
     manifests, seconds = {}, timed()
     with atomic_path(layout.ranker_dir) as tmp:
         for recipe, target in stored["targets"].items():
@@ -153,13 +153,13 @@ def ranker_model(context: dg.AssetExecutionContext, config: RankerModelConfig, d
 @dg.asset(
     owners=OWNERS,
     group_name="recommendations",
-    deps=["product_graph", "customer_age_groups", "similar_products", "als_model", *INGEST_DEPS],
+    deps=["product_graph", "age_groups", "similar_products", "als_model", *INGEST_DEPS],
     kinds={"parquet", "cypher", GRAPH_KIND},
     automation_condition=dg.AutomationCondition.eager(),
     description="Every source's candidates (repurchase, image-similar with the graph's department AND index "
     "filter, ALS, bought together, same product, trending, age-group and global popularity) with their rank and "
-    "score per source: `production` for every customer from all purchases (what `fused_recommendations` ranks), "
-    "`eval` for the held-out week's buyers from the purchases before it (what `recommendation_evaluation` ranks).",
+    "score per source: `production` for every customer from all purchases (what `recommendations` ranks), "
+    "`eval` for the held-out week's buyers from the purchases before it (what `holdout_evaluation` ranks).",
 )
 def ranker_candidates(context: dg.AssetExecutionContext, config: RankerCandidatesConfig,
                       data_root: DataRootResource, graph_store: GraphStoreResource) -> dg.MaterializeResult:

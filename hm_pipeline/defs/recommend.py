@@ -1,6 +1,6 @@
-"""Dagster wiring of the last step: `fused_recommendations` -> `submission_csv` (group `recommendations`).
+"""Dagster wiring of the last step: `recommendations` -> `submission_csv` (group `recommendations`).
 
-`fused_recommendations` ranks every customer's production candidates (`ranker_candidates`) with the production
+`recommendations` ranks every customer's production candidates (`ranker_candidates`) with the production
 `ranker_model` (`recommend.two_stage`): features from all purchases, the production ALS model, SIMILAR, and the
 AgeGroups from the graph (one batched statement over Customer.idx ranges). Every customer of customers.parquet
 gets 12 unique articles.
@@ -48,14 +48,14 @@ class FusedRecommendationsConfig(dg.Config):
 @dg.asset(
     owners=OWNERS,
     group_name=GROUP,
-    deps=["customer_age_groups", "ranker_model", "ranker_candidates"],
+    deps=["age_groups", "ranker_model", "ranker_candidates"],
     kinds={"parquet", "lightgbm", "cypher", GRAPH_KIND},
     automation_condition=dg.AutomationCondition.eager(),
     description="12 unique articles for every customer: the production candidates of `ranker_candidates` (every "
     "source's) with their features, ranked by the production `ranker_model`, topped up by popularity "
     "(fused.parquet).",
 )
-def fused_recommendations(
+def recommendations(
     context: dg.AssetExecutionContext, config: FusedRecommendationsConfig, data_root: DataRootResource,
     graph_store: GraphStoreResource,
 ) -> dg.MaterializeResult:
@@ -103,7 +103,7 @@ def fused_recommendations(
 @dg.asset(
     owners=OWNERS,
     group_name=GROUP,
-    deps=[fused_recommendations],
+    deps=[recommendations],
     kinds={"csv"},
     automation_condition=dg.AutomationCondition.eager(),
     freshness_policy=SUBMISSION_FRESHNESS,
@@ -119,7 +119,7 @@ def submission_csv(context: dg.AssetExecutionContext, data_root: DataRootResourc
     recs = read_fused(layout.fused_file, catalog)
     if len(recs.customers) != catalog.n_customers:
         raise ValueError(f"{layout.fused_file} covers {len(recs.customers)} of {catalog.n_customers} customers: "
-                         "re-materialize `fused_recommendations`")
+                         "re-materialize `recommendations`")
     items = np.empty((catalog.n_customers, K), np.int32)
     items[recs.customers] = recs.items
     out = layout.submission_file

@@ -42,6 +42,7 @@ class InteractionMatrixConfig(dg.Config):
     owners=OWNERS,
     group_name=GROUP,
     deps=INGEST_DEPS,
+    automation_condition=dg.AutomationCondition.eager(),  # follows new input files
     kinds={"scipy", "parquet"},
     description="Thresholded (k-core) customer x article confidence matrices: train-only (before the held-out "
     "window) and full (all data), as .npz + Parquet id maps under training/interactions/.",
@@ -129,6 +130,7 @@ AlsModelConfig = config_class(
     owners=OWNERS,
     group_name=GROUP,
     deps=[interaction_matrix],
+    automation_condition=dg.AutomationCondition.eager(),  # follows new input files
     kinds={"implicit"},
     description="implicit ALS fit twice with the same config: on the train-only matrix (for evaluation) and on "
     "the full matrix (for the submission); saved with implicit's own save() under training/als/.",

@@ -155,7 +155,7 @@ class EmbeddedGraphStore(GraphStore):
         """The graph is complete once it exists (it is renamed into place whole); the parts loaded on top of it
         once their table is (each is replaced in one transaction; a graph rebuild drops them)."""
         tables = {r["name"] for r in self.rows("table_names")}
-        needed = {AGE_GROUPS_PART: (AGE_GROUP.label, "customer_age_groups"),
+        needed = {AGE_GROUPS_PART: (AGE_GROUP.label, "age_groups"),
                   SIMILAR_PART: (SIMILAR.name, "similar_graph"),
                   EMBEDDINGS_PART: (PRODUCT_EMBEDDING.label, "similar_graph with store_embeddings")}
         if part in needed and needed[part][0] not in tables:

@@ -87,7 +87,7 @@ GRAPH_NODES: tuple[NodeSpec, ...] = (PRODUCT, *(_taxonomy_node(t) for t in TAXON
 PURCHASED = RelSpec("PURCHASED", "PURCHASED", "Customer", "Product", ("t_date", "price", "sales_channel"))
 GRAPH_RELS: tuple[RelSpec, ...] = (*(_taxonomy_rel(t) for t in TAXONOMY), PURCHASED)
 
-#: What `customer_age_groups` adds on top.
+#: What `age_groups` adds on top.
 IS_AGE_GROUP = RelSpec("IS_AGE_GROUP", "IS_AGE_GROUP", "Customer", "AgeGroup")
 AGE_NODES: tuple[NodeSpec, ...] = (AGE_GROUP,)
 AGE_RELS: tuple[RelSpec, ...] = (IS_AGE_GROUP,)

@@ -71,8 +71,8 @@ def week_roles(targets: dict[str, int], config: two_stage.RankerConfig) -> dict[
 
 
 def training_set_config(layout: DataLayout) -> dict:
-    """The settings `ranker_training_set` was built with."""
-    return training_set.read_manifest(layout.ranker_training_set_dir)["config"]
+    """The settings `ranker_train_set` was built with."""
+    return training_set.read_manifest(layout.ranker_train_set_dir)["config"]
 
 
 def save_ranker(folder: Path, name: str, ranker: two_stage.FittedRanker) -> dict:
@@ -129,7 +129,7 @@ def eval_recommenders(layout: DataLayout, users: np.ndarray) -> tuple[dict, dict
 
 def explain_ranked(layout: DataLayout, customer_id: str) -> list[dict]:
     """`two_stage.why` for one customer's stored recommendations (fused.parquet), with the production ranker and
-    the features of all purchases (what `fused_recommendations` ranked with; the image filter from purchases)."""
+    the features of all purchases (what `recommendations` ranked with; the image filter from purchases)."""
     import pyarrow as pa
 
     from hm_pipeline.recommend.stored import read_fused

@@ -46,7 +46,7 @@ def read_fused(path: Path, catalog: Catalog, customer_ids: pa.Array | None = Non
     """fused.parquet back into index space (optionally only `customer_ids`); raises unless each customer read has
     exactly ranks 1..12."""
     if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: materialize `fused_recommendations` first (`hm-pipeline run`)")
+        raise FileNotFoundError(f"{path} not found: materialize `recommendations` first (`hm-pipeline run`)")
     table = pq.read_table(path)
     if customer_ids is not None:
         table = table.filter(pc.is_in(table["customer_id"], value_set=customer_ids))

@@ -52,7 +52,7 @@ def write_training_set(folder: Path, weeks: dict[int, LabelWeek], extra: dict | 
 def read_manifest(folder: Path) -> dict:
     path = Path(folder) / MANIFEST
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing: materialize `ranker_training_set` first")
+        raise FileNotFoundError(f"{path} is missing: materialize `ranker_train_set` first")
     return json.loads(path.read_text())
 
 
