@@ -236,7 +236,7 @@ def graph_comparison(scale: str, subset: int, repeats: int, out: Path | None = N
     with tempfile.TemporaryDirectory() as tmp:
         layout, catalog, history, similar, als = graph_world(scale, Path(tmp))
         config = FusionConfig()
-        with GraphStoreResource().open(layout, read_only=True) as store:
+        with EmbeddedGraphStoreResource().open(layout, read_only=True) as store:
             def batched():
                 attributes, calls = inputs.graph_attribute_filter(store, catalog)
                 age_group, age_calls = inputs.graph_age_groups(store, catalog)
