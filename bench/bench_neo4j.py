@@ -24,6 +24,10 @@ rows and age groups, `GraphStore.customer_chunk` customers per call), and custom
 
     flock /work/coord/heavy.lock .venv/bin/python bench/bench_neo4j.py compare --root /tmp/full --heap 2g \
         --pagecache 4g --unwind-slice 200000
+
+`unwind`: the transactional load alone (`Neo4jGraphStore.rebuild`, what `product_graph` runs on Neo4j) of ROOT's
+graph into a fresh local server, `--repeats` times (a repeat first deletes the previous graph), with the seconds
+of each table; run it from two checkouts in turn to compare two versions of the load.
 """
 
 from __future__ import annotations
@@ -327,6 +331,42 @@ def bench_compare(root: Path, heap: str, pagecache: str, unwind_slice: int) -> N
             neo4j_server.stop(layout)
 
 
+def bench_unwind(root: Path, repeats: int, heap: str, pagecache: str) -> None:
+    """`Neo4jGraphStore.rebuild` of ROOT's graph, `repeats` times, with the seconds of every table's load."""
+    from hm_pipeline.graph.tables import graph_tables_from_layout
+
+    graph = graph_tables_from_layout(DataLayout.from_env(root))
+    with tempfile.TemporaryDirectory(prefix="t17-bench-unwind-") as tmp:
+        layout, store = _server(Path(tmp), heap, pagecache)
+        tables: dict[str, float] = {}
+        load_table = store.load_table
+
+        def timed_load(spec, table, batch_size=None):
+            started = time.perf_counter()
+            batches = load_table(spec, table, batch_size)
+            name = getattr(spec, "label", None) or spec.name
+            tables[name] = tables.get(name, 0.0) + time.perf_counter() - started
+            return batches
+
+        store.load_table = timed_load
+        try:
+            for repeat in range(repeats):
+                tables.clear()
+                _, total = _timed(lambda: store.rebuild(graph))
+                counts = store.relationship_counts()
+                assert counts.get("PURCHASED") == graph.rels["PURCHASED"].num_rows, counts
+                nodes = sum(v for k, v in tables.items() if k in graph.nodes)
+                rels = {k: v for k, v in tables.items() if k in graph.rels}
+                print(f"unwind repeat {repeat + 1}: rebuild {total:.1f} s = node tables {nodes:.1f} s + PURCHASED "
+                      f"{rels.pop('PURCHASED'):.1f} s ({graph.rels['PURCHASED'].num_rows:,} rows) + other "
+                      f"relationships {sum(rels.values()):.1f} s + constraints, deletes, markers "
+                      f"{total - sum(tables.values()):.1f} s | batches of {store.batch_size:,} | loadavg {loadavg()}",
+                      flush=True)
+        finally:
+            store.close()
+            neo4j_server.stop(layout)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -350,10 +390,17 @@ def main() -> None:
     compare.add_argument("--pagecache", default="4g")
     compare.add_argument("--unwind-slice", type=int, default=0,
                          help="also time the transactional UNWIND load of the first N purchases (0: not)")
+    unwind = sub.add_parser("unwind")
+    unwind.add_argument("--from-layout", type=Path, required=True)
+    unwind.add_argument("--repeats", type=int, default=2)
+    unwind.add_argument("--heap", default="1g")
+    unwind.add_argument("--pagecache", default="1g")
     args = parser.parse_args()
     neo4j_server.install()
     if args.what == "knn":
         bench_knn(args.products, args.heap, args.load, args.exact_cache, args.only_exact)
+    elif args.what == "unwind":
+        bench_unwind(args.from_layout, args.repeats, args.heap, args.pagecache)
     elif args.what == "compare":
         bench_compare(args.root, args.heap, args.pagecache, args.unwind_slice)
     else:
