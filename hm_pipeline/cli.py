@@ -103,15 +103,10 @@ def _neo4j_import(layout: DataLayout, heap: str, pagecache: str) -> None:
     import time
 
     from hm_pipeline.graph import neo4j_server
-    from hm_pipeline.graph.admin_import import import_graph
-    from hm_pipeline.graph.age_groups import age_group_tables
-    from hm_pipeline.graph.tables import graph_tables_from_layout
+    from hm_pipeline.graph.admin_import import import_graph, import_tables
 
     started = time.perf_counter()
-    graph = graph_tables_from_layout(layout)
-    groups = age_group_tables(graph.nodes["Customer"])
-    graph.nodes.update(groups.nodes)
-    graph.rels.update(groups.rels)
+    graph = import_tables(layout)
     print(f"graph tables of {layout.root / 'ingest'}: {sum(graph.node_counts().values()):,} nodes, "
           f"{sum(t.num_rows for t in graph.rels.values()):,} relationships ({time.perf_counter() - started:.1f} s)",
           flush=True)

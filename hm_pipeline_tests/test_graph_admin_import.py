@@ -93,6 +93,18 @@ def test_an_embedding_column_is_written_as_a_float_array(tmp_path):
     assert [[float(x) for x in v.split(";")] for v in written["embedding:float[]"].to_pylist()] == vectors
 
 
+def test_a_list_column_is_written_in_slices_with_one_header(tmp_path):
+    """105,000 embeddings as one text column would pass Arrow's 2 GB string limit: rows go out a slice at a time."""
+    rows = 25_001  # three slices of the writer's 10,000 rows for a table with a list column
+    vectors = pa.FixedSizeListArray.from_arrays(pa.array(range(rows * 2), pa.float32()), 2)
+    products = pa.table({"code": [f"{i:010d}" for i in range(rows)], "embedding": vectors})
+    write_admin_import(GraphTables(nodes={"Product": products}), tmp_path / "import")
+    written = read(tmp_path / "import" / "product.csv")
+    assert written.column_names == [":ID", "code", "embedding:float[]"]
+    assert written.num_rows == rows and written[":ID"].to_pylist() == list(range(rows))
+    assert written["embedding:float[]"][rows - 1].as_py() == f"{2 * rows - 2};{2 * rows - 1}"
+
+
 def test_the_tools_stage_timings_are_read_from_its_verbose_output():
     output = ("WARNING: heap size 1.000GiB may be too small. Suggested heap size is 1.000GiBNodes, started 2026-12-01 06:23"
               "\n[*NODE]\nDone in 5s 125ms\nRelationship --> Relationship 1-12/12, started 2026-12-01 06:24\n"

@@ -10,6 +10,7 @@ import pytest
 
 from hm_pipeline.graph import cypher_files
 from hm_pipeline.graph.cypher_files import cypher_root, split_statements, statement_path
+from hm_pipeline.graph.model import AGE_RELS, GRAPH_RELS, SIMILAR_RELS
 from hm_pipeline_tests.conftest import REPO_ROOT
 
 GRAPH_CODE = sorted((REPO_ROOT / "hm_pipeline" / "graph").glob("*.py")) + [REPO_ROOT / "hm_pipeline/defs/graph.py"]
@@ -79,7 +80,9 @@ def test_every_cypher_file_is_parameterized_statements(path: Path):
     for statement in statements:
         assert not re.search(r"'[^']*\d{6,}[^']*'", statement), "a literal id in a statement: use a parameter"
     if path.parent.name == "load":
-        assert [set(re.findall(r"\$(\w+)", s)) for s in statements] == [{"rows"}]
+        relationship = path.stem in {spec.name for spec in (*GRAPH_RELS, *AGE_RELS, *SIMILAR_RELS)}
+        expected = {"sources", "targets", "rows"} if relationship else {"rows"}  # see neo4j_store.edge_batches
+        assert [set(re.findall(r"\$(\w+)", s)) for s in statements] == [expected]
 
 
 def test_split_statements_handles_comments_and_semicolons():

@@ -21,7 +21,8 @@ import pytest
 from hm_pipeline.graph import neo4j_server
 from hm_pipeline.graph.admin_import import import_graph
 from hm_pipeline.graph.age_groups import age_group_tables
-from hm_pipeline.graph.neo4j_store import Neo4jGraphStore, Neo4jUnavailable
+from hm_pipeline.graph.model import PURCHASED
+from hm_pipeline.graph.neo4j_store import Neo4jGraphStore, Neo4jLoadError, Neo4jUnavailable
 from hm_pipeline.graph.store import GRAPH_PART, IncompleteGraph
 from hm_pipeline.graph.tables import GraphTables, graph_tables
 from hm_pipeline_tests.conftest import REPO_ROOT
@@ -127,6 +128,21 @@ def test_a_constraint_violation_rolls_back_its_whole_batch(store):
     with pytest.raises(neo4j.exceptions.ConstraintError, match=f"(?s)Customer.*{existing}"):
         store.driver.execute_query("UNWIND $rows AS row CREATE (:Customer {id: row.id})", rows=batch)
     assert store.node_counts() == before  # the failed batch wrote nothing, not even its first row
+
+
+def test_a_relationship_batch_naming_a_missing_node_writes_nothing_and_says_so(store):
+    t = hand_made()
+    graph = graph_tables(t.articles, t.customers, t.transactions)
+    store.rebuild(graph)
+    before = store.relationship_counts()
+    purchases = graph.rels["PURCHASED"].slice(0, 3)
+    plain = purchases.set_column(0, "source", purchases["source"].cast(pa.string()))
+    ghost = plain.slice(0, 1).set_column(0, "source", pa.chunked_array([["no-such-customer"]]))
+    with pytest.raises(Neo4jLoadError, match="PURCHASED rows 0-3: a Customer or Product they name is not in"):
+        store.load_table(PURCHASED, pa.concat_tables([plain, ghost]))
+    assert store.relationship_counts() == before  # no edge of that batch, not even the rows whose ends exist
+    store.load_table(PURCHASED, purchases)  # the same rows without the missing customer load
+    assert store.relationship_counts()["PURCHASED"] == before["PURCHASED"] + 3
 
 
 def test_a_read_access_mode_session_refuses_writes(store):

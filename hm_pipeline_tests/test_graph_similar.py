@@ -23,7 +23,7 @@ from hm_pipeline.graph.store import EMBEDDINGS_PART, SIMILAR_PART, IncompleteGra
 from hm_pipeline.graph.tables import graph_tables
 from hm_pipeline.images import tables as image_tables
 from hm_pipeline_tests.graph_fixtures import hand_made
-from hm_pipeline_tests.test_graph_neo4j import RecordingDriver
+from hm_pipeline_tests.test_graph_neo4j import RecordingDriver, sent_rows
 
 UNKNOWN = ["0999999999", "0888888888"]  # articles with images but no Product node
 
@@ -184,7 +184,7 @@ def test_neo4j_similar_is_deleted_in_batches_then_created_in_batches(codes):
     loads = [i for i, q in enumerate(queries) if q == load]
     assert len(deletes) == 2 and max(deletes) < min(loads)  # 9 deleted, then 0: done
     assert driver.calls[deletes[0]].params == {"batch_size": 4}
-    sent = [row for i in loads for row in driver.calls[i].params["rows"]]
+    sent = [row for i in loads for row in sent_rows(driver.calls[i].params)]
     assert all(1 <= len(driver.calls[i].params["rows"]) <= 4 for i in loads)
     assert len(loads) == math.ceil(report.written / 4)
     assert sorted((r["source"], r["target"], r["rank"]) for r in sent) == [

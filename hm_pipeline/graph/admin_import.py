@@ -30,6 +30,7 @@ from hm_pipeline.graph.model import (
     AGE_GROUP,
     AGE_NODES,
     AGE_RELS,
+    CUSTOMER,
     EMBEDDING,
     GRAPH_NODES,
     GRAPH_RELS,
@@ -106,14 +107,27 @@ def _csv_column(column: pa.ChunkedArray) -> pa.ChunkedArray:
     """A column as the CSV writer takes it: dictionaries decoded, lists joined by the tool's array delimiter `;`."""
     if pa.types.is_dictionary(column.type):
         return column.cast(column.type.value_type)
-    if _is_list(column.type):
-        return pc.binary_join(column.cast(pa.list_(pa.string())), ";")
+    if _is_list(column.type):  # a slice's list values are compacted first: a cast would convert all the parent's
+        compact = pa.chunked_array([pa.concat_arrays([chunk]) for chunk in column.chunks], column.type)
+        return pc.binary_join(compact.cast(pa.list_(pa.string())), ";")
     return column
 
 
 def _write(path: Path, header: list[str], table: pa.Table) -> None:
-    columns = [_csv_column(column) for column in table.columns]
-    pcsv.write_csv(pa.table(columns, names=header), path, pcsv.WriteOptions(quoting_style="needed"))
+    """`table` as CSV under `header`, converted a slice of rows at a time (a whole column of 105,000 embeddings as
+    text would pass the 2 GB limit of one Arrow string array)."""
+    step = 10_000 if any(_is_list(column.type) for column in table.columns) else 1_000_000
+    slices = [table.slice(offset, step) for offset in range(0, table.num_rows, step)] or [table]
+    writer = None
+    try:
+        for piece in slices:
+            converted = pa.table([_csv_column(column) for column in piece.columns], names=header)
+            if writer is None:
+                writer = pcsv.CSVWriter(path, converted.schema, write_options=pcsv.WriteOptions(quoting_style="needed"))
+            writer.write_table(converted)
+    finally:
+        if writer is not None:
+            writer.close()
 
 
 def write_admin_import(graph: GraphTables, folder: str | Path, database: str = "neo4j") -> list[str]:
@@ -155,6 +169,19 @@ def import_stages(output: str) -> list[tuple[str, str]]:
     """The tool's own stage timings from its `--verbose` output: (stage, "1m 2s 345ms") in order. A stage starts
     a line, or follows the heap warning's size on the same line ("...is 1.000GiBNodes, started")."""
     return re.findall(r"(?m)(?:^|iB)([A-Z][A-Za-z]*(?: [^\n,]*)?), started [^\n]*\n(?:[^\n]*\n)*?Done in ([^\n]+)", output)
+
+
+def import_tables(layout: DataLayout) -> GraphTables:
+    """What `hm-pipeline neo4j import` loads: the product graph of the data root's ingest tables and the age
+    groups (AgeGroup nodes, IS_AGE_GROUP edges)."""
+    from hm_pipeline.graph.age_groups import age_group_tables
+    from hm_pipeline.graph.tables import graph_tables_from_layout
+
+    graph = graph_tables_from_layout(layout)
+    groups = age_group_tables(graph.nodes[CUSTOMER.label])
+    graph.nodes.update(groups.nodes)
+    graph.rels.update(groups.rels)
+    return graph
 
 
 def import_graph(layout: DataLayout, graph: GraphTables, heap: str = "2g", pagecache: str = "2g",

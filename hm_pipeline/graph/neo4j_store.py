@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hm_pipeline.graph import cypher_files
 from hm_pipeline.graph.model import (
@@ -57,6 +58,33 @@ def row_batches(table: pa.Table, batch_size: int) -> Iterator[list[dict[str, Any
         raise ValueError(f"batch_size must be at least 1, got {batch_size}")
     for offset in range(0, table.num_rows, batch_size):
         yield table.slice(offset, batch_size).to_pylist()
+
+
+def edge_batches(table: pa.Table, batch_size: int) -> Iterator[dict[str, Any]]:
+    """A relationship table (source, target, *properties) as statement parameters of at most `batch_size` rows:
+    the batch's distinct source and target keys once each (`sources`, `targets`), and its `rows` with the position
+    of their ends in those lists (`s`, `t`) and their properties. The statement then looks up each distinct end
+    once per batch instead of two index seeks per row (at `small` a batch of 10,000 purchases names ~2,700
+    customers and ~2,800 products: the median over its batches)."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    for offset in range(0, table.num_rows, batch_size):
+        batch = table.slice(offset, batch_size)
+        params: dict[str, Any] = {}
+        ends: dict[str, pa.ChunkedArray] = {}
+        for column, keys, position in (("source", "sources", "s"), ("target", "targets", "t")):
+            values = batch[column]
+            if pa.types.is_dictionary(values.type):
+                values = values.cast(values.type.value_type)
+            distinct = pc.unique(values)
+            params[keys] = distinct.to_pylist()
+            ends[position] = pc.index_in(values, value_set=distinct)
+        params["rows"] = pa.table({**ends, **{name: batch[name] for name in batch.column_names[2:]}}).to_pylist()
+        yield params
+
+
+class Neo4jLoadError(RuntimeError):
+    """A batch of relationships names a node that is not in the database (nothing of that batch was written)."""
 
 
 class Neo4jUnavailable(RuntimeError):
@@ -195,11 +223,23 @@ class Neo4jGraphStore(GraphStore):
 
     def load_table(self, spec: NodeSpec | RelSpec, table: pa.Table, batch_size: int | None = None) -> int:
         """Write `table` with `cypher/neo4j/load/<name>.cypher`, one transaction per batch of `batch_size` rows
-        (default: the store's); returns batches."""
-        name = f"load/{spec.label if isinstance(spec, NodeSpec) else spec.name}"
+        (default: the store's): node rows as they are, relationships as `edge_batches`; returns batches. Raises
+        `Neo4jLoadError` when a batch of relationships names a node that is not there."""
+        size = batch_size or self.batch_size
+        if isinstance(spec, NodeSpec):
+            batches = 0
+            for rows in row_batches(table, size):
+                self._write(f"load/{spec.label}", {"rows": rows})
+                batches += 1
+            return batches
         batches = 0
-        for rows in row_batches(table, batch_size or self.batch_size):
-            self._write(name, {"rows": rows})
+        for params in edge_batches(table, size):
+            written = int(self._write(f"load/{spec.name}", params).records[0]["written"])
+            if written != len(params["rows"]):
+                raise Neo4jLoadError(
+                    f"{spec.name} rows {batches * size}-{batches * size + len(params['rows']) - 1}: a {spec.source} "
+                    f"or {spec.target} they name is not in the database, so that batch wrote nothing; the load "
+                    f"stays marked incomplete (re-materialize the graph)")
             batches += 1
         return batches
 

@@ -1,5 +1,16 @@
 // One batch of HAS_MASTER_COLOUR edges (Product -> PerceivedColourMaster); MERGE: one edge per pair.
+// Each distinct end is looked up once per batch ($sources, $targets: keys), rows name theirs by position
+// (row.s, row.t); a batch with an end that is not there writes nothing (`written` tells the loader).
+UNWIND range(0, size($sources) - 1) AS i
+MATCH (s:`Product` {code: $sources[i]})
+WITH i, s ORDER BY i
+WITH collect(s) AS sources
+UNWIND range(0, size($targets) - 1) AS i
+MATCH (t:`PerceivedColourMaster` {id: $targets[i]})
+WITH sources, i, t ORDER BY i
+WITH sources, collect(t) AS targets
+WHERE size(sources) = size($sources) AND size(targets) = size($targets)
 UNWIND $rows AS row
-MATCH (s:`Product` {code: row.source})
-MATCH (t:`PerceivedColourMaster` {id: row.target})
-MERGE (s)-[:HAS_MASTER_COLOUR]->(t);
+WITH sources[row.s] AS s, targets[row.t] AS t, row
+MERGE (s)-[:HAS_MASTER_COLOUR]->(t)
+RETURN count(*) AS written;
