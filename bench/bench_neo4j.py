@@ -20,7 +20,7 @@ Each server gets its own data root under /tmp; everything is stopped by PID at t
 groups, offline, into ROOT's local server; `--unwind-slice N` adds the rate of the transactional UNWIND load on the
 first N purchases). Then every statement the graph assets run, interleaved (kuzu, then Neo4j), each checked to give
 the same rows on both: graph_eda's (cold, then warm), the fusion's Customer.idx range statements (department/index
-rows and age groups, `GraphStore.customer_chunk` customers per call), and customer_age_groups' query and write.
+rows and age groups, `GraphStore.customer_chunk` customers per call), and age_groups' query and write.
 
     flock /work/coord/heavy.lock .venv/bin/python bench/bench_neo4j.py compare --root /tmp/full --heap 2g \
         --pagecache 4g --unwind-slice 200000
@@ -58,7 +58,7 @@ EDA_STATEMENTS: tuple[tuple[str, dict], ...] = (
     ("top_product_types", {"limit": 10}), ("top_garment_groups", {"limit": 10}), ("purchases_by_month", {}),
     ("customers_per_age_group", {}), ("purchases_by_age_group", {}), ("age_group_membership", {}),
 )
-#: The Customer.idx range statements of `ranker_candidates` / `fused_recommendations` and their value columns.
+#: The Customer.idx range statements of `ranker_candidates` / `recommendations` and their value columns.
 RANGE_STATEMENTS = {"customer_departments_indexes": ("department", "index_code"), "customer_age_group": ("age_group",)}
 
 
@@ -315,7 +315,7 @@ def bench_compare(root: Path, heap: str, pagecache: str, unwind_slice: int) -> N
                 ages, query_s = _timed(lambda: store.run("customer_ages"))
                 _, write_s = _timed(lambda: store.replace_age_groups(age_group_tables(ages)))
                 counts = store.relationship_counts()[IS_AGE_GROUP.type]
-                print(f"customer_age_groups {engine}: query {query_s:.1f} s + write {write_s:.1f} s "
+                print(f"age_groups {engine}: query {query_s:.1f} s + write {write_s:.1f} s "
                       f"({counts:,} IS_AGE_GROUP) | loadavg {loadavg()}", flush=True)
             if unwind_slice:
                 neo.create_constraints()
