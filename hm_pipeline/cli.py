@@ -89,7 +89,8 @@ def cmd_neo4j(args: argparse.Namespace) -> int:
         elif args.action == "import":
             _neo4j_import(layout, args.heap, args.pagecache)
         elif args.action == "stop":
-            print("stopped" if neo4j_server.stop(layout) else f"no Neo4j server running for {layout.root}")
+            stopped = neo4j_server.stop(layout, force=args.force)
+            print("stopped" if stopped else f"no Neo4j server running for {layout.root}")
         else:
             print(neo4j_server.status_text(layout))
     except neo4j_server.Neo4jServerError as error:
@@ -127,6 +128,8 @@ def _add_neo4j_parser(sub: argparse._SubParsersAction) -> None:
     neo.add_argument("--heap", default="1g", help="JVM heap of the server, e.g. 1g or 2g")
     neo.add_argument("--pagecache", default=DEFAULT_PAGECACHE,
                      help="page cache of the server (the store's hot part; at full scale the graph is ~3 GB)")
+    neo.add_argument("--force", action="store_true",
+                     help="stop: kill the server (SIGKILL) when it has not stopped 60 s after SIGTERM")
     neo.set_defaults(func=cmd_neo4j)
 
 

@@ -86,4 +86,4 @@ def neo4j_local(tmp_path_factory):
     try:
         yield layout, state
     finally:
-        neo4j_server.stop(layout)
+        neo4j_server.stop(layout, force=True)  # a slow shutdown leaves its thread dump, never a stray server

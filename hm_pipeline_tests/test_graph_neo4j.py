@@ -246,3 +246,40 @@ def test_without_neo4j_uri_the_backend_uses_the_data_roots_local_server(tmp_path
     assert (local.backend, local.uri) == ("neo4j", "")
     with pytest.raises(Neo4jServerError, match="no local Neo4j server runs for the data root"):
         local.open(DataLayout.from_env(tmp_path))
+
+
+def _stubborn_server(layout) -> subprocess.Popen:
+    """A process that looks like the data root's server (its command line), ignores SIGTERM and answers SIGQUIT
+    with a "thread dump" in its console log, as the JVM does."""
+    from hm_pipeline.graph import neo4j_server
+
+    conf = neo4j_server.server_dir(layout) / "conf"
+    conf.mkdir(parents=True)
+    (conf.parent / "logs").mkdir()
+    code = ("import signal, sys, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+            "signal.signal(signal.SIGQUIT, lambda *a: open(sys.argv[2], 'a').write('Full thread dump\\n')); "
+            "print('up', flush=True); time.sleep(600)")
+    console = conf.parent / "logs" / "console.log"
+    proc = subprocess.Popen([sys.executable, "-c", code, neo4j_server.ENTRY_POINT, str(console),
+                             f"--config-dir={conf}"], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "up"
+    neo4j_server._write_state(layout, neo4j_server.ServerState(pid=proc.pid, port=1, password="x", home="."))
+    return proc
+
+
+def test_a_server_that_ignores_sigterm_is_reported_or_with_force_killed(tmp_path):
+    from hm_pipeline.graph import neo4j_server
+    from hm_pipeline.layout import DataLayout
+
+    layout = DataLayout(tmp_path)
+    proc = _stubborn_server(layout)
+    try:
+        with pytest.raises(Neo4jServerError, match=r"did not stop within 1 s of SIGTERM.*thread dump.*--force"):
+            neo4j_server.stop(layout, timeout_s=1.0)
+        assert proc.poll() is None  # without --force it is left running, with its thread dump written
+        assert "Full thread dump" in (neo4j_server.server_dir(layout) / "logs" / "console.log").read_text()
+        assert neo4j_server.stop(layout, timeout_s=1.0, force=True)
+        assert proc.wait(timeout=30) == -9 and neo4j_server.running(layout) is None
+    finally:
+        if proc.poll() is None:
+            proc.kill()

@@ -270,20 +270,39 @@ def start(layout: DataLayout, home: Path | None = None, heap: str = DEFAULT_HEAP
                            + _log_tail(folder))
 
 
-def stop(layout: DataLayout, timeout_s: float = STOP_TIMEOUT_S) -> bool:
-    """SIGTERM the data root's server and wait for it to exit; False when none was running."""
+def stop(layout: DataLayout, timeout_s: float = STOP_TIMEOUT_S, force: bool = False) -> bool:
+    """SIGTERM the data root's server and wait for it to exit; False when none was running.
+
+    A server still running after `timeout_s` gets a SIGQUIT (the JVM writes its thread dump to `logs/console.log`,
+    for the report); then `force` kills it (SIGKILL; Neo4j recovers from its transaction log at the next start),
+    else `Neo4jServerError` is raised.
+    """
     state = running(layout)
     if state is None:
         return False
     os.kill(state.pid, signal.SIGTERM)
+    if _exited(state.pid, layout, timeout_s):
+        return True
+    console = server_dir(layout) / "logs" / "console.log"
+    os.kill(state.pid, signal.SIGQUIT)
+    time.sleep(2.0)  # the dump takes a moment
+    if force:
+        os.kill(state.pid, signal.SIGKILL)
+        if _exited(state.pid, layout, 30.0):
+            return True
+    raise Neo4jServerError(f"the Neo4j server (pid {state.pid}) did not stop within {timeout_s:.0f} s of SIGTERM; "
+                           f"its thread dump is at the end of {console}" +
+                           ("" if force else "; `hm-pipeline neo4j stop --force` kills it"))
+
+
+def _exited(pid: int, layout: DataLayout, timeout_s: float) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if not _is_our_server(state.pid, layout):
+        if not _is_our_server(pid, layout):
             return True
-        _reap(state.pid)
+        _reap(pid)
         time.sleep(0.5)
-    raise Neo4jServerError(f"the Neo4j server (pid {state.pid}) did not stop within {timeout_s:.0f} s of SIGTERM; "
-                           f"see {server_dir(layout) / 'logs'}")
+    return False
 
 
 def _reap(pid: int) -> None:
