@@ -20,7 +20,8 @@ Dagster instance under ROOT/.dagster_bench, so the run records and metadata can 
 
 Prints, and writes as JSON to --out: per step wall seconds, CPU seconds (user + system of the process and its
 children), peak RSS, rows in and out (from each asset's `dagster/row_count` metadata), the 1-minute load average
-at its start and end; the totals with and without the photos; photos/s of the embedding step and, labelled as a
+at its start and end; the totals with and without the photos (the data preparation, `generate` or
+`photos`, is shown but not counted); photos/s of the embedding step and, labelled as a
 projection, the time for the whole catalogue's photos at that rate; the machine (cores, RAM) and the commit.
 `--steps a,b` runs only those steps on an existing root (a run split over several lock periods): every step's row
 is also appended to ROOT/bench_steps.jsonl, and the table shows the latest row of every step found there.
