@@ -320,8 +320,8 @@ def bench_compare(root: Path, heap: str, pagecache: str, unwind_slice: int) -> N
             if unwind_slice:
                 neo.create_constraints()
                 _, unwind_s = _timed(lambda: neo.load_table(PURCHASED, purchases))
-                print(f"neo4j transactional UNWIND load of the first {purchases.num_rows:,} purchases (CREATE, ends found "
-                      f"by their unique keys, on top of the imported graph, batches of {neo.batch_size:,}): {unwind_s:.1f} s, "
+                print(f"neo4j transactional load of the first {purchases.num_rows:,} purchases (relationships created, "
+                      f"ends found by their unique keys, on top of the imported graph, batches of {neo.batch_size:,}): {unwind_s:.1f} s, "
                       f"{purchases.num_rows / unwind_s:,.0f} purchases/s | loadavg {loadavg()}", flush=True)
             server = neo4j_server.connection(layout)
             print(f"neo4j server peak RSS {_peak_rss_gb(server.pid):.2f} GB", flush=True)

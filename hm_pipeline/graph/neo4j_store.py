@@ -226,15 +226,16 @@ class Neo4jGraphStore(GraphStore):
         (default: the store's): node rows as they are, relationships as `edge_batches`; returns batches. Raises
         `Neo4jLoadError` when a batch of relationships names a node that is not there."""
         size = batch_size or self.batch_size
+        name = f"load/{spec.label if isinstance(spec, NodeSpec) else spec.name}"
         if isinstance(spec, NodeSpec):
             batches = 0
             for rows in row_batches(table, size):
-                self._write(f"load/{spec.label}", {"rows": rows})
+                self._write(name, {"rows": rows})
                 batches += 1
             return batches
         batches = 0
         for params in edge_batches(table, size):
-            written = int(self._write(f"load/{spec.name}", params).records[0]["written"])
+            written = int(self._write(name, params).records[0]["written"])
             if written != len(params["rows"]):
                 raise Neo4jLoadError(
                     f"{spec.name} rows {batches * size}-{batches * size + len(params['rows']) - 1}: a {spec.source} "
