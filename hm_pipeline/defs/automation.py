@@ -4,7 +4,7 @@ carries such updates downstream and the weekly full refresh (both off until turn
 `hm-pipeline run` executes.
 
 Assets are selected by key or group (never by their Python objects), so this module depends on the stage
-modules only for the image folders' partitions and fingerprints.
+modules only for the image folders' partitions and fingerprints and for the Kaggle CSVs' assets and versions.
 """
 
 import json
