@@ -73,3 +73,19 @@ def test_ablations_switch_their_part_off_and_every_row_has_12_unique():
 def test_age_group_codes_follow_the_graph_buckets():
     codes = age_group_codes(pa.array([None, 15, 16, 25, 26, 65, 66, 99], pa.int16()))
     assert [GROUP_NAMES[c] for c in codes] == ["unknown", "unknown", "16-25", "16-25", "26-35", "56-65", "66+", "66+"]
+
+
+def test_the_als_source_computed_for_the_scored_customers_only_gives_the_same_recommendations():
+    from hm_pipeline.recommend.ranking import AlsFactors
+
+    split = _split()
+    rng = np.random.default_rng(6)
+    als = AlsFactors.from_id_maps(rng.standard_normal((N - 10, 4)), rng.standard_normal((M - 5, 4)),
+                                  np.arange(N - 10), np.arange(M - 5), N, M)
+    args = (split.train, similar_matrix(np.arange(M), (np.arange(M) + 1) % M, np.ones(M), M),
+            np.arange(M) % 4 * 1000 + 1000, np.array(list("ABC"))[np.arange(M) % 3], als,
+            rng.integers(0, len(GROUP_NAMES), N).astype(np.int8))
+    users = np.unique(split.test.user)
+    every, scored = train_only_data(*args), train_only_data(*args, customers=users)
+    assert len(scored.als_candidates) < len(every.als_candidates)
+    assert np.array_equal(fuse(scored, customers=users).items, fuse(every, customers=users).items)

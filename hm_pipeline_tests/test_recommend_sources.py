@@ -154,3 +154,20 @@ def test_top_k_per_customer_orders_by_score_then_article_whatever_the_scores(sco
     for field in ("customer", "article", "score"):
         assert np.array_equal(getattr(got, field), getattr(reference, field))
     assert np.bincount(got.customer - 1_000_000).max() == 7
+
+
+@pytest.mark.parametrize("scores", ["ties", "fractional"])
+def test_best_rows_per_group_are_the_first_rows_of_a_full_sort(scores):
+    """Only the rows at or above each group's k-th best score are sorted; groups longer than `width` keep all."""
+    from hm_pipeline.recommend.candidates import best_rows_per_group, rank_in_group
+
+    rng = np.random.default_rng(4)
+    sizes = rng.integers(1, 120, 400)  # below k, between k and width, and above width
+    groups = np.repeat(np.arange(400) * 3, sizes)
+    n = len(groups)
+    score = rng.integers(0, 4, n).astype(float) if scores == "ties" else rng.normal(size=n)
+    tie = np.concatenate([np.sort(rng.choice(10_000, s, replace=False)) for s in sizes])
+    order = np.lexsort((tie, -score, groups))
+    expected = order[rank_in_group(groups[order]) < 12]
+    assert np.array_equal(best_rows_per_group(groups, score, tie, 12, width=80), expected)
+    assert np.array_equal(best_rows_per_group(groups, score, tie, 12, width=12), expected)

@@ -188,3 +188,14 @@ def test_compiled_trees_and_threads_rank_like_lightgbm(recommended):
     fast, stats = two_stage.recommend(data, {"ranked": ranker}, candidates, workers=2, compiled=True)
     assert (fast["ranked"][0] == items).all(axis=1).mean() > 0.98  # only exact score ties may order differently
     assert stats["seconds_compile"] > 0
+
+
+def test_rankers_fit_side_by_side_are_the_ones_fit_one_after_another():
+    inputs = world(6)
+    train, valid = two_stage.label_weeks(inputs, DAYS - 7)
+    variants = [two_stage.FULL, two_stage.Variant(frozenset({"trending"})),
+                two_stage.Variant(disabled_features=frozenset({"customer"}))]
+    tasks = [(train, valid, v) for v in variants]
+    alone = [two_stage.fit_ranker(train, valid, CONFIG, v).booster.model_to_string() for v in variants]
+    together = [r.booster.model_to_string() for r in two_stage.fit_rankers(tasks, CONFIG, workers=2)]
+    assert together == alone and len(set(alone)) == 3

@@ -58,6 +58,7 @@ def _fused_others(layout: DataLayout, split: TimeSplit) -> dict:
         catalog.index_code,
         fusion_inputs.read_als(layout.als_model_file("eval"), layout.interactions_dir / "train", catalog),
         age_group_codes(ages),
+        customers=np.unique(split.test.user),  # the only customers it is scored on
     )
     return fused_candidates(data)
 

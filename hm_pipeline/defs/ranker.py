@@ -49,7 +49,9 @@ RankerModelConfig = config_class(
      "learning_rate": "LightGBM shrinkage", "num_leaves": "leaves per tree"},
     only=("num_boost_round", "early_stopping_rounds", "learning_rate", "num_leaves"),
     ablations=(bool, Field(False, description="also fit the eval ranker without each candidate source / feature "
-                           "group (16 more fits; the evaluation then shows their rows)")))
+                           "group (16 more fits; the evaluation then shows their rows)")),
+    workers=(int, Field(2, description="rankers fit side by side (threads; each fit on one LightGBM thread, so "
+                        "the models do not depend on it)")))
 
 
 class RankerCandidatesConfig(dg.Config):
@@ -113,24 +115,28 @@ def ranker_model(context: dg.AssetExecutionContext, config: RankerModelConfig, d
                  ) -> dg.MaterializeResult:
     layout = data_root.layout()
     stored = training_set.read_manifest(layout.ranker_train_set_dir)
-    recipe_config = ranker_config(layout, {**stored["config"], **config.model_dump(exclude={"ablations"})})
+    recipe_config = ranker_config(layout, {**stored["config"], **config.model_dump(exclude={"ablations", "workers"})})
     weeks = training_set.read_training_set(layout.ranker_train_set_dir)
-    manifests, seconds = {}, timed()
+    seconds = timed()
+    jobs, tasks = [], []  # (recipe, name, file stem) and fit_rankers' tasks, every recipe's in one list
+    for recipe, target in stored["targets"].items():
+        train, valid = two_stage.recipe_weeks(weeks, target, recipe_config)
+        variants = ablations(list(valid.pairs.groups)) if recipe == "eval" and config.ablations else \
+            {"ranked": two_stage.FULL}
+        for i, (name, variant) in enumerate(variants.items()):
+            jobs.append((recipe, name, f"ranker_{i:02d}"))
+            tasks.append((train, valid, variant))
+    manifests = {recipe: {"target_first_day": target, "rankers": {},
+                          "config": {k: v for k, v in vars(recipe_config).items() if k != "als"}}
+                 for recipe, target in stored["targets"].items()}
     with atomic_path(layout.ranker_dir) as tmp:
-        for recipe, target in stored["targets"].items():
-            train, valid = two_stage.recipe_weeks(weeks, target, recipe_config)
-            variants = ablations(list(valid.pairs.groups)) if recipe == "eval" and config.ablations else \
-                {"ranked": two_stage.FULL}
-            folder = tmp / recipe
-            folder.mkdir(parents=True)
-            rankers = {}
-            with seconds(f"{recipe} fit"):
-                for i, (name, variant) in enumerate(variants.items()):
-                    fitted = two_stage.fit_ranker(train, valid, recipe_config, variant)
-                    rankers[name] = {"file": f"ranker_{i:02d}.txt", **save_ranker(folder, f"ranker_{i:02d}", fitted)}
-            manifests[recipe] = {"target_first_day": target, "rankers": rankers,
-                                 "config": {k: v for k, v in vars(recipe_config).items() if k != "als"}}
-            (folder / "manifest.json").write_text(json.dumps(manifests[recipe], indent=1))
+        with seconds(f"fit {len(tasks)} rankers, {config.workers} side by side"):
+            for (recipe, name, stem), fitted in zip(jobs, two_stage.fit_rankers(tasks, recipe_config, config.workers)):
+                folder = tmp / recipe
+                folder.mkdir(parents=True, exist_ok=True)
+                manifests[recipe]["rankers"][name] = {"file": f"{stem}.txt", **save_ranker(folder, stem, fitted)}
+        for recipe, manifest in manifests.items():
+            (tmp / recipe / "manifest.json").write_text(json.dumps(manifest, indent=1))
     main = manifests["production"]["rankers"]["ranked"]
     evaluation = manifests["eval"]["rankers"]["ranked"]
     top_features = [{"feature": n, "gain share": v} for n, v in list(main["importance"].items())[:15]]

@@ -76,6 +76,31 @@ def rank_in_group(sorted_groups: np.ndarray) -> np.ndarray:
     return np.arange(n, dtype=np.int64) - np.repeat(starts, lengths)
 
 
+def best_rows_per_group(groups: np.ndarray, score: np.ndarray, tie: np.ndarray, k: int, width: int = 256
+                        ) -> np.ndarray:
+    """Row indices of each group's `k` best rows, groups in order, each best first (score descending, then `tie`
+    ascending): what `np.lexsort((tie, -score, groups))` puts first in each group, without sorting every row.
+    `groups` must be grouped and `score` finite. A group of at most `width` rows keeps only the rows scored at
+    least its k-th best (one `np.partition` over a padded block); longer groups keep every row."""
+    n = len(groups)
+    if n == 0:
+        return np.empty(0, np.int64)
+    starts = np.flatnonzero(np.r_[True, groups[1:] != groups[:-1]])
+    sizes = np.diff(np.r_[starts, n])
+    group = np.repeat(np.arange(len(starts)), sizes)
+    cut = np.full(len(starts), -np.inf)
+    mid = (sizes > k) & (sizes <= width)
+    if mid.any():
+        slot = np.cumsum(mid) - 1  # a mid group's row in the block
+        rows = np.flatnonzero(mid[group])
+        block = np.full((int(mid.sum()), int(sizes[mid].max())), -np.inf)
+        block[slot[group[rows]], rows - starts[group[rows]]] = score[rows]
+        cut[mid] = -np.partition(-block, k - 1, axis=1)[:, k - 1]
+    kept = np.flatnonzero(score >= cut[group])
+    order = kept[np.lexsort((tie[kept], -score[kept], group[kept]))]
+    return order[rank_in_group(group[order]) < k]
+
+
 def _sorted_by_packed_key(c: Candidates) -> Candidates | None:
     """`c` sorted by (customer, score desc, article) through one int64 key, when the scores are non-negative
     integers (counts) and the three fields fit in 63 bits; else None. One integer sort instead of a 3-key lexsort

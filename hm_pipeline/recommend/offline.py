@@ -47,24 +47,28 @@ def train_only_data(
     index_code: np.ndarray,
     als: AlsFactors | None,
     age_group: np.ndarray | None,
+    customers: np.ndarray | None = None,
 ) -> FusionData:
+    """The fusion's inputs from the training purchases; the `als` source is computed for `customers` only (the
+    ones to be recommended for; None: every customer in the model)."""
     history = PurchaseHistory.from_transactions(train.user, train.item, train.day, train.n_users, train.n_items)
     department = encode_codes(department_no, np.empty(0, np.asarray(department_no).dtype))[0]
     index = encode_codes(index_code, np.empty(0, np.asarray(index_code).dtype))[0]
     return FusionData(history, similar, AttributeFilter.from_history(history, department, index), als, age_group,
-                      als_candidates(history, als))
+                      als_candidates(history, als, customers=customers))
 
 
 def als_candidates(history: PurchaseHistory, als: AlsFactors | None, n: int = 12, pool: int = 4096,
-                   days: int = 28) -> Candidates | None:
+                   days: int = 28, customers: np.ndarray | None = None) -> Candidates | None:
     """The fusion's `als` source: each customer's ALS top-`n` among the `pool` articles with the most distinct
-    buyers over the last `days` (every customer in the model)."""
+    buyers over the last `days` (of `customers`, default every customer in the model)."""
     if als is None:
         return None
     recent = history.last_day > history.last_date - days  # one entry per (customer, article): distinct buyers
     buyers = np.bincount(history.article[recent], minlength=history.n_articles)
     top = np.lexsort((np.arange(history.n_articles), -buyers))[:pool]
-    return als_top_n(als, np.flatnonzero(als.user_row >= 0), top[buyers[top] > 0].astype(np.int32), n)
+    customers = np.flatnonzero(als.user_row >= 0) if customers is None else np.asarray(customers)
+    return als_top_n(als, customers, top[buyers[top] > 0].astype(np.int32), n)
 
 
 def fused_candidates(

@@ -21,12 +21,13 @@ import tempfile
 import time
 from pathlib import Path
 from dataclasses import dataclass, field, replace
+from typing import Iterator
 
 import numpy as np
 import scipy.sparse as sp
 
 from hm_pipeline.recommend.candidate_file import CandidateChunks, chunk_customers, n_chunks, ordered_results
-from hm_pipeline.recommend.candidates import rank_in_group
+from hm_pipeline.recommend.candidates import best_rows_per_group, rank_in_group
 from hm_pipeline.recommend.candidate_sources import SOURCES, CandidateTable, SourceData, collect_candidates, popular
 from hm_pipeline.recommend.features import pair_features
 from hm_pipeline.recommend.history import PurchaseHistory
@@ -342,6 +343,14 @@ def fit_ranker(train: list[LabelWeek], valid: LabelWeek, config: RankerConfig, v
                         variant)
 
 
+def fit_rankers(tasks: list[tuple[list[LabelWeek], LabelWeek, Variant]], config: RankerConfig, workers: int = 2
+                ) -> Iterator[FittedRanker]:
+    """`fit_ranker(train, valid, config, variant)` of every task, in order, `workers` fits side by side on threads
+    (LightGBM releases the GIL while it boosts; each fit keeps `config.threads`, so each model is the one a
+    sequential fit gives)."""
+    return ordered_results(lambda i: fit_ranker(*tasks[i][:2], config, tasks[i][2]), len(tasks), workers)
+
+
 def fallback_list(data: SourceData, k: int = K) -> np.ndarray:
     """The top-up list: last week's bestsellers by distinct buyers, completed by all-time ones (2k articles)."""
     top = popular(data, np.zeros(1, np.int32), 2 * k).article
@@ -361,17 +370,15 @@ def top_k(pairs: PairTable, ranker: FittedRanker, customers: np.ndarray, fallbac
     if names != ranker.names:
         raise ValueError(f"features {names} differ from the ranker's {ranker.names}")
     score = ranker.predict(x) if len(x) else np.zeros(0)
-    customer, article = pairs.customer[rows], pairs.article[rows]
-    best_source = np.nan_to_num(pairs.source_rank[rows], nan=np.inf).argmin(axis=1) if len(customer) else customer
-    order = np.lexsort((article, -score, customer))
-    customer, article, best_source = customer[order], article[order], best_source[order]
-    rank = rank_in_group(customer)
-    top = rank < k
+    rows = np.flatnonzero(rows)
+    best = rows[best_rows_per_group(pairs.customer[rows], score, pairs.article[rows], k)]
+    customer, article = pairs.customer[best], pairs.article[best]
+    best_source = np.nan_to_num(pairs.source_rank[best], nan=np.inf).argmin(axis=1) if len(best) else customer
     out = np.full((len(customers), k), -1, np.int32)
     source = np.full((len(customers), k), -1, np.int8)
-    at = np.searchsorted(customers, customer[top]), rank[top]
-    out[at] = article[top]
-    source[at] = best_source[top]
+    at = np.searchsorted(customers, customer), rank_in_group(customer)
+    out[at] = article
+    source[at] = best_source
     return fill_with(out, fallback), source
 
 
