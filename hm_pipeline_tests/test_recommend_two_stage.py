@@ -199,3 +199,18 @@ def test_rankers_fit_side_by_side_are_the_ones_fit_one_after_another():
     alone = [two_stage.fit_ranker(train, valid, CONFIG, v).booster.model_to_string() for v in variants]
     together = [r.booster.model_to_string() for r in two_stage.fit_rankers(tasks, CONFIG, workers=2)]
     assert together == alone and len(set(alone)) == 3
+
+
+def test_label_weeks_built_side_by_side_are_the_ones_built_one_after_another():
+    targets = [DAYS - 7, DAYS]  # three label weeks, the middle one shared
+    alone = two_stage.compute_weeks(world(7), targets, workers=1)
+    inputs = world(7)
+    inputs.als_at(DAYS - 7)  # a supplied fit: its week is built first
+    together = two_stage.compute_weeks(inputs, targets, workers=2)
+    assert list(together) == list(alone) == [DAYS - 21, DAYS - 14, DAYS - 7]
+    for cutoff, week in alone.items():
+        other = together[cutoff]
+        assert np.array_equal(week.pairs.customer, other.pairs.customer)
+        assert np.array_equal(week.pairs.article, other.pairs.article)
+        np.testing.assert_array_equal(week.pairs.x, other.pairs.x)
+        assert np.array_equal(week.y, other.y) and np.array_equal(week.in_sample, other.in_sample)

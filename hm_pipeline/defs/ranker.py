@@ -41,7 +41,8 @@ RankerTrainingSetConfig = config_class(
      "max_label_customers": "buyers of a label week the ranker learns from (a seeded sample when more bought)",
      "refit_iterations": "ALS iterations of the label-week refits (0: as als_model); the held-out week's and the "
                          "last week's fits are als_model's own"},
-    only=("train_weeks", "max_negatives", "max_label_customers", "refit_iterations"))
+    only=("train_weeks", "max_negatives", "max_label_customers", "refit_iterations"),
+    workers=(int, Field(2, description="label weeks built side by side (threads; the weeks do not depend on it)")))
 RankerModelConfig = config_class(
     "RankerModelConfig", two_stage.RankerConfig, "LightGBM LambdaRank settings of both recipes.",
     {"num_boost_round": "upper bound; early stopping on the validation week's MAP@12",
@@ -75,15 +76,16 @@ class RankerCandidatesConfig(dg.Config):
 def ranker_train_set(context: dg.AssetExecutionContext, config: RankerTrainingSetConfig,
                         data_root: DataRootResource) -> dg.MaterializeResult:
     layout = data_root.layout()
-    recipe_config = ranker_config(layout, config.model_dump())
+    settings = config.model_dump(exclude={"workers"})
+    recipe_config = ranker_config(layout, settings)
     inputs = ranker_inputs(layout, recipe_config)
     targets = recipe_targets(layout, inputs)
     seconds = timed()
     with seconds("label weeks"):
-        weeks = two_stage.compute_weeks(inputs, list(targets.values()), recipe_config)
+        weeks = two_stage.compute_weeks(inputs, list(targets.values()), recipe_config, config.workers)
     roles = week_roles(targets, recipe_config)
     manifest = training_set.write_training_set(layout.ranker_train_set_dir, weeks, extra={
-        "targets": targets, "config": config.model_dump(), "roles": {str(c): r for c, r in roles.items()}})
+        "targets": targets, "config": settings, "roles": {str(c): r for c, r in roles.items()}})
     rows = [{"week": f"{to_date(c)} ({', '.join(roles[c])})", "buyers": w["customers_buying"], "rows": w["rows"],
              "sampled rows": w["sampled_rows"], "positives": w["positives"], "recall": w["recall"]["all sources"]}
             for c, w in ((int(c), w) for c, w in manifest["weeks"].items())]

@@ -296,12 +296,17 @@ def week_cutoffs(target: int, config: RankerConfig) -> tuple[list[int], int]:
     return [target - WEEK * (1 + w) for w in range(config.train_weeks, 0, -1)], target - WEEK
 
 
-def compute_weeks(inputs: Inputs, targets: list[int], config: RankerConfig | None = None) -> dict[int, LabelWeek]:
+def compute_weeks(inputs: Inputs, targets: list[int], config: RankerConfig | None = None, workers: int = 1
+                  ) -> dict[int, LabelWeek]:
     """cutoff -> `label_week` for every week the recipes of `targets` need (a week two recipes share, e.g. one
-    recipe's validation week that is the next one's training week, is computed once)."""
+    recipe's validation week that is the next one's training week, is computed once). `workers` threads build
+    weeks side by side (numpy, scipy.sparse and implicit release the GIL), weeks with a supplied ALS fit first, so
+    that their single-threaded work runs beside a refit; each week is the same whatever the order."""
     config = config or inputs.config
     cutoffs = sorted({c for t in targets for c in (*week_cutoffs(t, config)[0], week_cutoffs(t, config)[1])})
-    return {c: label_week(inputs, c, config) for c in cutoffs}
+    order = sorted(cutoffs, key=lambda c: (c not in inputs.als_fits, c))
+    weeks = ordered_results(lambda i: label_week(inputs, order[i], config), len(order), workers)
+    return dict(sorted(zip(order, weeks)))
 
 
 def recipe_weeks(weeks: dict[int, LabelWeek], target: int, config: RankerConfig) -> tuple[list[LabelWeek], LabelWeek]:
