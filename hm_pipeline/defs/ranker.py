@@ -81,6 +81,9 @@ def ranker_train_set(context: dg.AssetExecutionContext, config: RankerTrainingSe
     inputs = ranker_inputs(layout, recipe_config)
     targets = recipe_targets(layout, inputs)
     seconds = timed()
+    with seconds("ALS refits"):  # compute_weeks would fit them first too; here they are timed apart
+        for cutoff in two_stage.label_cutoffs(list(targets.values()), recipe_config):
+            inputs.als_at(cutoff)
     with seconds("label weeks"):
         weeks = two_stage.compute_weeks(inputs, list(targets.values()), recipe_config, config.workers)
     roles = week_roles(targets, recipe_config)

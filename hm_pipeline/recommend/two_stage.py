@@ -296,17 +296,24 @@ def week_cutoffs(target: int, config: RankerConfig) -> tuple[list[int], int]:
     return [target - WEEK * (1 + w) for w in range(config.train_weeks, 0, -1)], target - WEEK
 
 
+def label_cutoffs(targets: list[int], config: RankerConfig) -> list[int]:
+    """First days of every label week the recipes of `targets` need, each once, in order."""
+    return sorted({c for t in targets for c in (*week_cutoffs(t, config)[0], week_cutoffs(t, config)[1])})
+
+
 def compute_weeks(inputs: Inputs, targets: list[int], config: RankerConfig | None = None, workers: int = 1
                   ) -> dict[int, LabelWeek]:
     """cutoff -> `label_week` for every week the recipes of `targets` need (a week two recipes share, e.g. one
-    recipe's validation week that is the next one's training week, is computed once). `workers` threads build
-    weeks side by side (numpy, scipy.sparse and implicit release the GIL), weeks with a supplied ALS fit first, so
-    that their single-threaded work runs beside a refit; each week is the same whatever the order."""
+    recipe's validation week that is the next one's training week, is computed once). The ALS refits run first,
+    one at a time (each already uses every core, and OpenMP threads that share a core with other work spin);
+    then `workers` threads build the weeks side by side (numpy and scipy.sparse release the GIL). Each week is
+    the same whatever `workers`."""
     config = config or inputs.config
-    cutoffs = sorted({c for t in targets for c in (*week_cutoffs(t, config)[0], week_cutoffs(t, config)[1])})
-    order = sorted(cutoffs, key=lambda c: (c not in inputs.als_fits, c))
-    weeks = ordered_results(lambda i: label_week(inputs, order[i], config), len(order), workers)
-    return dict(sorted(zip(order, weeks)))
+    cutoffs = label_cutoffs(targets, config)
+    for cutoff in cutoffs:
+        inputs.als_at(cutoff)
+    return dict(zip(cutoffs, ordered_results(lambda i: label_week(inputs, cutoffs[i], config), len(cutoffs),
+                                             workers)))
 
 
 def recipe_weeks(weeks: dict[int, LabelWeek], target: int, config: RankerConfig) -> tuple[list[LabelWeek], LabelWeek]:
