@@ -45,7 +45,8 @@ def main() -> None:
     parser.add_argument("--pipeline-iterations", type=int, default=3,
                         help="iterations of the two fits als_model makes anyway (not counted)")
     parser.add_argument("--refit-iterations", type=int, default=3, help="iterations of the label-week refit")
-    parser.add_argument("--workers", type=int, default=2, help="threads ranking chunks of customers")
+    parser.add_argument("--workers", type=int, default=2, help="threads building label weeks, fitting the two "
+                        "rankers and collecting / ranking chunks of customers (the assets' `workers`)")
     parser.add_argument("--chunk", type=int, default=25_000, help="customers per chunk")
     parser.add_argument("--lightgbm-predict", action="store_true", help="score with LightGBM, not compiled trees")
     parser.add_argument("--score-customers", type=int, default=0, help="rank only the first N customers (0: all)")
@@ -79,7 +80,7 @@ def main() -> None:
     lap("als_model_fits_not_counted", counted=False)
     with tempfile.TemporaryDirectory(prefix="bench-ranker-", dir=args.work) as tmp:
         work = Path(tmp)
-        weeks = two_stage.compute_weeks(inputs, list(targets.values()), config)
+        weeks = two_stage.compute_weeks(inputs, list(targets.values()), config, args.workers)
         training_set.write_training_set(work / "training_set", weeks)
         lap("training_set", rows=int(sum(len(w.y) for w in weeks.values())),
             weeks=[{"first_day": c, "customers_buying": w.customers, "rows": int(len(w.y)),
@@ -87,8 +88,8 @@ def main() -> None:
                     "recall": round(w.recall["all sources"], 4)} for c, w in weeks.items()])
         del weeks
         stored = training_set.read_training_set(work / "training_set")
-        rankers = {recipe: two_stage.fit_ranker(*two_stage.recipe_weeks(stored, target, config), config)
-                   for recipe, target in targets.items()}
+        tasks = [(*two_stage.recipe_weeks(stored, target, config), two_stage.FULL) for target in targets.values()]
+        rankers = dict(zip(targets, two_stage.fit_rankers(tasks, config, args.workers)))
         del stored
         lap("fit_rankers", best_iterations={r: f.best_iteration for r, f in rankers.items()})
         p = inputs.purchases
