@@ -64,7 +64,7 @@ class EmbeddingModel:
     precision: str = "fp32"
     device: str = "cpu"
     runner: Callable[[Any], np.ndarray] | None = None  # batch -> float32 [b, 2048]; None: the Keras model on CPU
-    #: Model calls `embed_images` keeps in flight: 2 for the Keras paths (thread-safe; while one call is between
+    #: Model calls `embed_images` keeps in flight: 2 for the Keras paths (results identical, tested; while one is between
     #: layers the other keeps the cores busy), 1 for the int8 runner (one OpenVINO infer request).
     concurrent_calls: int = 1
 
@@ -301,7 +301,7 @@ def image_dataset(paths: Sequence[str], image_size: int, batch_size: int) -> Any
 
     Parallelism and prefetch are fixed and tf.data's autotuning is off: with it on, destroying the iterator at the
     end of a slow consumer's loop blocked the caller, idle, for about as long as the loop had run (its tuning
-    thread's sleep; measured in bench/RESULTS.md, "Embedding loop: cores used"). Decoding costs ~2% of the
+    thread's sleep; measured in bench/RESULTS.md, "Embedding loop: cores used"). Decoding costs ~4% of the
     model's CPU, so there is nothing for it to tune.
     """
     tf = import_tensorflow()
