@@ -228,7 +228,8 @@ def before_issue18_embeddings(paths: list[str], model: object, batch_size: int =
     return np.concatenate(chunks)
 
 
-def bench_cores(photos: str, n_images: int, repeats: int, real_images: Path, generated: Path | None) -> dict[str, object]:
+def bench_cores(photos: str, n_images: int, repeats: int, real_images: Path,
+                generated: Path | None) -> dict[str, object]:
     from hm_pipeline.images.embed import embed_images, load_model
 
     folder = real_images if photos == "real" else generated

@@ -64,8 +64,8 @@ class EmbeddingModel:
     precision: str = "fp32"
     device: str = "cpu"
     runner: Callable[[Any], np.ndarray] | None = None  # batch -> float32 [b, 2048]; None: the Keras model on CPU
-    #: Model calls `embed_images` keeps in flight: 2 for the Keras paths (results identical, tested; while one is between
-    #: layers the other keeps the cores busy), 1 for the int8 runner (one OpenVINO infer request).
+    #: Model calls `embed_images` keeps in flight: 2 for the Keras paths (while one is between layers the other
+    #: keeps the cores busy; results identical, tested), 1 for the int8 runner (one OpenVINO infer request).
     concurrent_calls: int = 1
 
     @property
