@@ -165,3 +165,15 @@ def test_predict_in_order_overlaps_calls_after_the_first_and_keeps_the_order():
     assert [int(i[0]) for i, _ in out] == [0, 1, 2, 3, 4]
     assert [float(e[0, 0]) for _, e in out] == [0, 1, 2, 3, 4]
     assert peak[0] == 2
+
+
+def test_bf16_with_two_calls_in_flight_equals_one_at_a_time(tmp_path):
+    ids = [f"010000{i:04d}" for i in range(5)]
+    for i, a in enumerate(ids):
+        (tmp_path / f"{a}.jpg").write_bytes(jpeg_bytes(i))
+    paths = [str(tmp_path / f"{a}.jpg") for a in ids]
+    bf16 = load_model("random", SIZE, 0, None, "bf16", "cpu")
+    assert bf16.concurrent_calls == 2
+    overlapped = embed_images(ids, paths, bf16, batch_size=2).embeddings
+    np.testing.assert_array_equal(
+        overlapped, embed_images(ids, paths, dataclasses.replace(bf16, concurrent_calls=1), batch_size=2).embeddings)
