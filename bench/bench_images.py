@@ -19,6 +19,18 @@
     flock /work/coord/heavy.lock .venv/bin/python bench/bench_images.py --only precision \
         --out bench/out/images_precision.json
 
+5. cores (issue #18, "Embedding loop: cores used"): today's `embed.embed_images` (fixed tf.data parallelism with
+   autotuning off, two model calls in flight) vs the loop before it (`before_issue18_embeddings`: tf.data
+   AUTOTUNE, one `predict_on_batch` at a time), same model object (fp32 Keras, 224x224, batch 32, seeded random
+   weights), interleaved, medians, with the cores used (CPU s / wall s) and the embeddings checked equal bit for
+   bit in every repeat; on the real photos, then on one folder of generated 360x540 photos (`--generated-images`,
+   rendered by `bench_pipeline.py --steps photos`), each set in its own lock hold:
+
+    flock /work/coord/heavy.lock .venv/bin/python bench/bench_images.py --only cores --photos real \
+        --out bench/out/images_cores_real.json
+    flock /work/coord/heavy.lock .venv/bin/python bench/bench_images.py --only cores --photos generated \
+        --generated-images /tmp/t18-cores-e2e/input/images/031 --out bench/out/images_cores_generated.json
+
 Every case reports wall and process CPU seconds (all threads); each section records the 1-minute load average
 (`os.getloadavg`) at its start and end: the machine is shared.
 
@@ -198,6 +210,73 @@ def bench_precision(n_images: int, repeats: int, seeds: list[int], real_images: 
             "model_load_s": convert, "cases": med, "faithfulness": faith}
 
 
+def before_issue18_embeddings(paths: list[str], model: object, batch_size: int = 32) -> np.ndarray:
+    """The embedding loop as it was before issue #18's cores fix: tf.data with AUTOTUNE parallelism and prefetch
+    (autotuning on), one `predict_on_batch` at a time (the same decode, resize and model as `embed_images`)."""
+    import tensorflow as tf
+
+    from hm_pipeline.images.embed import preprocess
+
+    def decode(index: object, path: object) -> tuple[object, object]:
+        image = tf.io.decode_jpeg(tf.io.read_file(path), channels=3, dct_method="INTEGER_ACCURATE")
+        return index, preprocess(image, model.image_size)  # type: ignore[attr-defined]
+
+    ds = tf.data.Dataset.from_tensor_slices((np.arange(len(paths), dtype=np.int64), np.asarray(paths, dtype=str)))
+    ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).ignore_errors(log_warning=False)
+    chunks = [np.asarray(model.model.predict_on_batch(images), dtype=np.float32)  # type: ignore[attr-defined]
+              for _, images in ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)]
+    return np.concatenate(chunks)
+
+
+def bench_cores(photos: str, n_images: int, repeats: int, real_images: Path,
+                generated: Path | None) -> dict[str, object]:
+    from hm_pipeline.images.embed import embed_images, load_model
+
+    folder = real_images if photos == "real" else generated
+    if folder is None or not folder.is_dir():
+        raise SystemExit(f"--only cores --photos {photos}: {folder} is not a folder of photos (see --generated-images)")
+    scans = [scan_folder(p) for p in sorted(p for p in folder.iterdir() if p.is_dir())] or [scan_folder(folder)]
+    ids = [a for s in scans for a in s.article_ids][:n_images]
+    paths = [p for s in scans for p in s.paths][:n_images]
+    model = load_model("random", 224, 0)
+    outputs: dict[str, np.ndarray] = {}
+
+    def case(name: str, fn: Callable[[list[str]], np.ndarray]) -> Callable[[], None]:
+        def run() -> None:
+            outputs[name] = fn(paths)
+        return run
+
+    cases = {
+        "before (AUTOTUNE, one call at a time)": case("before", lambda p: before_issue18_embeddings(p, model)),
+        "after (embed_images)": case("after", lambda p: embed_images(p, p, model, batch_size=32).embeddings),
+    }
+    before_issue18_embeddings(paths[:64], model)  # warm-up on two batches: tracing, file cache of the first files
+    embed_images(paths[:64], paths[:64], model)
+    start_load = load()
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in cases}
+    identical = []
+    for _ in range(repeats):
+        for name, fn in cases.items():
+            wall, cpu, _ = timed(fn)
+            runs[name].append((wall, cpu))
+            log(f"{name}: {wall:.2f} s wall, {cpu:.2f} s CPU, {cpu / wall:.2f} cores, load {load()}")
+        identical.append(bool(np.array_equal(outputs["before"], outputs["after"])))
+    med = {name: median_of(r) for name, r in runs.items()}
+    before = med["before (AUTOTUNE, one call at a time)"]
+    print(f"\n[cores] {len(paths)} {photos} photos ({folder}), ResNet50V2 fp32 224x224, batch 32, {repeats} "
+          "interleaved repeats, medians")
+    for name, m in med.items():
+        m["images_per_s"] = len(paths) / m["wall_s"]
+        m["cpu_s_per_image"] = m["cpu_s"] / len(paths)
+        m["cores_used"] = m["cpu_s"] / m["wall_s"]
+        m["x_before_wall"] = before["wall_s"] / m["wall_s"]
+        print(f"  {name:<38} {m['wall_s']:7.2f} s wall {m['cpu_s']:7.2f} s CPU {m['images_per_s']:6.2f} photos/s "
+              f"{m['cpu_s_per_image']:.4f} CPU-s/photo {m['cores_used']:.2f} cores  {m['x_before_wall']:.2f}x before")
+    print(f"  embeddings bit-identical in every repeat: {all(identical)}; load average {start_load} -> {load()}")
+    return {"photos": photos, "folder": str(folder), "images": len(paths), "repeats": repeats,
+            "load_start": start_load, "load_end": load(), "bit_identical": identical, "cases": med}
+
+
 def bench_knn(n: int, added: int, repeats: int, naive: bool, bare: bool = True, row_blocks: bool = True,
               with_update: bool = True) -> dict[str, object]:
     start_load = load()
@@ -330,7 +409,10 @@ def main() -> None:
     parser.add_argument("--no-row-blocks", action="store_true", help="skip the row-block topk_full (before #18)")
     parser.add_argument("--no-update", action="store_true", help="skip the add-one-folder case")
     parser.add_argument("--seeds", default="0,1", help="random-weight seeds for the precision faithfulness figures")
-    parser.add_argument("--only", choices=["embedding", "knn", "sensor", "precision"], action="append")
+    parser.add_argument("--photos", choices=["real", "generated"], default="real", help="photo set of --only cores")
+    parser.add_argument("--generated-images", type=Path, help="a folder of generated photos for --only cores "
+                        "--photos generated (e.g. ROOT/input/images/031 after bench_pipeline.py --steps photos)")
+    parser.add_argument("--only", choices=["embedding", "knn", "sensor", "precision", "cores"], action="append")
     parser.add_argument("--out", type=Path, help="also write the figures as JSON here (e.g. bench/out/images.json)")
     args = parser.parse_args()
     only = set(args.only or ["embedding", "knn", "sensor"])
@@ -352,6 +434,9 @@ def main() -> None:
     if "precision" in only:
         seeds = [int(x) for x in args.seeds.split(",")]
         report["precision"] = bench_precision(args.images, args.repeats, seeds, args.real_images)
+    if "cores" in only:
+        limit = args.images if args.photos == "real" else 10**9  # --images caps the real set (150 photos)
+        report["cores"] = bench_cores(args.photos, limit, args.repeats, args.real_images, args.generated_images)
     report["load_end"] = load()
     print(f"\nload average at the end: {report['load_end']}")
     if args.out:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
+import threading
 import urllib.error
 
 import numpy as np
@@ -117,3 +119,61 @@ def test_real_sample_photos_embed_to_finite_vectors(real_sample, random_model):
     assert result.embeddings.shape == (len(ids), EMBEDDING_DIM)
     assert np.isfinite(result.embeddings).all()
     assert len(np.unique(result.embeddings.round(5), axis=0)) == len(ids)  # distinct photos, distinct vectors
+
+
+def test_image_dataset_does_not_autotune(tmp_path):
+    """With tf.data's autotuning on, destroying the iterator after a slow model loop blocked the caller, idle, for
+    about as long as the loop had run (bench/RESULTS.md, "Embedding loop: cores used")."""
+    (tmp_path / "0100000001.jpg").write_bytes(jpeg_bytes(1))
+    ds = embed.image_dataset([str(tmp_path / "0100000001.jpg")], SIZE, 4)
+    assert ds.options().autotune.enabled is False
+
+
+def test_two_model_calls_in_flight_give_the_one_at_a_time_embeddings_bit_for_bit(tmp_path, random_model):
+    ids = [f"010000{i:04d}" for i in range(11)]
+    for i, a in enumerate(ids):
+        (tmp_path / f"{a}.jpg").write_bytes(jpeg_bytes(i, size=(40 + 5 * i, 70)))
+    paths = [str(tmp_path / f"{a}.jpg") for a in ids]
+    assert random_model.concurrent_calls == 2  # the Keras fp32 path overlaps two calls
+    overlapped = embed_images(ids, paths, random_model, batch_size=2)
+    one_at_a_time = embed_images(ids, paths, dataclasses.replace(random_model, concurrent_calls=1), batch_size=2)
+    reference = np.concatenate([np.asarray(random_model.model.predict_on_batch(x)) for _, x in
+                                embed.image_dataset(paths, SIZE, 2)])
+    assert overlapped.article_ids == one_at_a_time.article_ids == ids
+    np.testing.assert_array_equal(overlapped.embeddings, one_at_a_time.embeddings)
+    np.testing.assert_array_equal(overlapped.embeddings, reference)
+
+
+def test_predict_in_order_overlaps_calls_after_the_first_and_keeps_the_order():
+    """Calls 2-3 and 4-5 each meet at a two-party barrier: it times out (BrokenBarrierError) unless they overlap."""
+    import tensorflow as tf
+
+    barrier, active, peak, lock = threading.Barrier(2, timeout=30), [0], [0], threading.Lock()
+
+    def predict(batch):
+        with lock:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        if int(batch[0]) > 0:
+            barrier.wait()
+        with lock:
+            active[0] -= 1
+        return np.asarray(batch, dtype=np.float32)[:, None]
+
+    batches = [(tf.constant([i]), tf.constant([i])) for i in range(5)]
+    out = list(embed._predict_in_order(batches, predict, in_flight=2))
+    assert [int(i[0]) for i, _ in out] == [0, 1, 2, 3, 4]
+    assert [float(e[0, 0]) for _, e in out] == [0, 1, 2, 3, 4]
+    assert peak[0] == 2
+
+
+def test_bf16_with_two_calls_in_flight_equals_one_at_a_time(tmp_path):
+    ids = [f"010000{i:04d}" for i in range(5)]
+    for i, a in enumerate(ids):
+        (tmp_path / f"{a}.jpg").write_bytes(jpeg_bytes(i))
+    paths = [str(tmp_path / f"{a}.jpg") for a in ids]
+    bf16 = load_model("random", SIZE, 0, None, "bf16", "cpu")
+    assert bf16.concurrent_calls == 2
+    overlapped = embed_images(ids, paths, bf16, batch_size=2).embeddings
+    np.testing.assert_array_equal(
+        overlapped, embed_images(ids, paths, dataclasses.replace(bf16, concurrent_calls=1), batch_size=2).embeddings)

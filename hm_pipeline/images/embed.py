@@ -23,7 +23,9 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -62,6 +64,9 @@ class EmbeddingModel:
     precision: str = "fp32"
     device: str = "cpu"
     runner: Callable[[Any], np.ndarray] | None = None  # batch -> float32 [b, 2048]; None: the Keras model on CPU
+    #: Model calls `embed_images` keeps in flight: 2 for the Keras paths (while one is between layers the other
+    #: keeps the cores busy; results identical, tested), 1 for the int8 runner (one OpenVINO infer request).
+    concurrent_calls: int = 1
 
     @property
     def is_random(self) -> bool:
@@ -228,10 +233,12 @@ def load_model(
             openvino_int8.quantize(base.model, np.asarray(calibration), model_dir)
 
         runner = openvino_int8.compile_cached(target, build, threads=os.cpu_count())
+        concurrent = 1
     else:
         keras_model = _bf16_copy(base.model, image_size, placed) if precision == "bf16" else base.model
-        runner = _keras_runner(keras_model, placed)
-    return EmbeddingModel(base.model, image_size, base.weights_used, base.warnings, precision, placed, runner)
+        runner, concurrent = _keras_runner(keras_model, placed), 2
+    return EmbeddingModel(base.model, image_size, base.weights_used, base.warnings, precision, placed, runner,
+                          concurrent)
 
 
 def _keras_runner(model: Any, device: str) -> Callable[[Any], np.ndarray]:
@@ -282,29 +289,66 @@ def preprocess(images: Any, image_size: int) -> Any:
     return tf.keras.applications.resnet_v2.preprocess_input(resized)
 
 
+#: Decoded batches kept ready ahead of the model (two model calls in flight, one more waiting).
+PREFETCH_BATCHES = 3
+
+
 def image_dataset(paths: Sequence[str], image_size: int, batch_size: int) -> Any:
     """tf.data pipeline: (row index, preprocessed image) batches; undecodable files are dropped (their index absent).
 
-    Reads and decodes in parallel (JPEG with the accurate integer DCT, as Pillow), resizes to `image_size`²,
+    Reads and decodes on every core (JPEG with the accurate integer DCT, as Pillow), resizes to `image_size`²,
     applies `resnet_v2.preprocess_input`, batches and prefetches so decoding overlaps the model.
+
+    Parallelism and prefetch are fixed and tf.data's autotuning is off: with it on, destroying the iterator at the
+    end of a slow consumer's loop blocked the caller, idle, for about as long as the loop had run (its tuning
+    thread's sleep; measured in bench/RESULTS.md, "Embedding loop: cores used"). Decoding costs ~4% of the
+    model's CPU, so there is nothing for it to tune.
     """
     tf = import_tensorflow()
 
+    @tf.autograph.experimental.do_not_convert  # straight-line TensorFlow ops: nothing for AutoGraph to convert
     def decode(index: Any, path: Any) -> tuple[Any, Any]:
         image = tf.io.decode_jpeg(tf.io.read_file(path), channels=3, dct_method="INTEGER_ACCURATE")
         return index, preprocess(image, image_size)
 
     indices = np.arange(len(paths), dtype=np.int64)
     ds = tf.data.Dataset.from_tensor_slices((indices, np.asarray(paths, dtype=str)))
-    ds = ds.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    ds = ds.map(decode, num_parallel_calls=os.cpu_count() or 1, deterministic=True)
     ds = ds.ignore_errors(log_warning=False)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    return ds.batch(batch_size).prefetch(PREFETCH_BATCHES).with_options(options)
+
+
+def _predict_in_order(
+    batches: Iterable[tuple[Any, Any]], predict: Callable[[Any], np.ndarray], in_flight: int
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(row indices, embeddings) per batch in input order, with up to `in_flight` model calls running at once.
+
+    The first call runs alone (it traces the model's function); each later batch is submitted as soon as one is
+    decoded and fewer than `in_flight` calls are pending.
+    """
+    if in_flight <= 1:
+        for index, images in batches:
+            yield index.numpy(), predict(images)
+        return
+    pending: deque[tuple[np.ndarray, Future[np.ndarray]]] = deque()
+    with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="embed") as pool:
+        for calls, (index, images) in enumerate(batches):
+            pending.append((index.numpy(), pool.submit(predict, images)))
+            while pending and (calls == 0 or len(pending) >= in_flight):
+                done_index, future = pending.popleft()
+                yield done_index, future.result()
+        while pending:
+            done_index, future = pending.popleft()
+            yield done_index, future.result()
 
 
 def embed_images(
     article_ids: Sequence[str], paths: Sequence[str], model: EmbeddingModel, batch_size: int = 32
 ) -> EmbeddingResult:
-    """Embed the images at `paths` in batches of `batch_size` (one model call per batch, never per image).
+    """Embed the images at `paths` in batches of `batch_size` (one model call per batch, never per image; up to
+    `model.concurrent_calls` calls overlapped, each batch's result unchanged by it).
 
     Files that fail to decode are skipped with a reason; the others keep their input order.
     """
@@ -316,9 +360,10 @@ def embed_images(
     kept: list[np.ndarray] = []
     chunks: list[np.ndarray] = []
     if len(paths):
-        for index, images in image_dataset(paths, model.image_size, batch_size):
-            kept.append(index.numpy())
-            chunks.append(model.predict(images))
+        batches = image_dataset(paths, model.image_size, batch_size)
+        for index, embeddings in _predict_in_order(batches, model.predict, model.concurrent_calls):
+            kept.append(index)
+            chunks.append(embeddings)
     seconds = time.perf_counter() - start
     rows = np.concatenate(kept) if kept else np.empty(0, dtype=np.int64)
     embeddings = np.concatenate(chunks) if chunks else np.empty((0, EMBEDDING_DIM), dtype=np.float32)
