@@ -2,8 +2,9 @@
 held-out week, each fit only on the purchases before it.
 
 It scores `als_model`'s train-only fit as "ALS (<confidence>): als_model", fits its own train-only ALS for each
-other confidence option asked for (an ablation, off by default) with the same hyper-parameters, the original notebook's fused recommender and its
-ablations, and `ranker_model`'s eval recipe (the ranked recommender and its ablations).
+other confidence option asked for (an ablation, off by default) with the same hyper-parameters, the original
+notebook's fused recommender and its ablations, and `ranker_model`'s eval recipe (the ranked recommender and its
+ablations).
 (No `from __future__ import annotations` here: Dagster reads the Config annotations at run time.)
 """
 
